@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+.PHONY: demo test lint bench constraints
+demo: $(STAMP)
+	$(BIN)/perfenv validate
+	$(BIN)/perfenv parity --reference staging
+	for s in dev staging perf cost; do $(BIN)/perfenv preview --stack $$s > /dev/null || exit $$?; done
+	$(BIN)/perfenv preview --stack perf
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit $$?; done
+
+constraints: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable --exclude perfenv > constraints.txt

@@ -1,0 +1,1 @@
+"""perfenv: what you do with the environments that infra/ declares."""

@@ -1,0 +1,1 @@
+"""Commands: config (owned by its issue; registers on cli.commands.app)."""

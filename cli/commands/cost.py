@@ -1,0 +1,1 @@
+"""Commands: cost (owned by its issue; registers on cli.commands.app)."""

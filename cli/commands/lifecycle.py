@@ -1,0 +1,1 @@
+"""Commands: lifecycle (owned by its issue; registers on cli.commands.app)."""

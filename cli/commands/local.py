@@ -1,0 +1,1 @@
+"""Commands: local (owned by its issue; registers on cli.commands.app)."""

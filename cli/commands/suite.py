@@ -1,0 +1,1 @@
+"""Commands: suite (owned by its issue; registers on cli.commands.app)."""

@@ -1,0 +1,1 @@
+"""Where a stack lives: the `Target` protocol and its implementations (local, aws)."""

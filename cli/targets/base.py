@@ -1,0 +1,55 @@
+"""The `Target` protocol: one interface for the local emulator and the Automation API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from infra.config import StackFile
+
+Progress = Callable[[str], None]  # one human-readable step, for stderr
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackInfo:
+    name: str
+    target: str
+    tags: dict[str, str]
+    created_at: datetime
+    expires_at: datetime | None = None  # None: long-lived
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpResult:
+    stack: str
+    outputs: dict[str, Any]
+    resources: int
+    simulated: list[str] = field(default_factory=list)  # "type name": recorded, not realized
+
+
+class Target(Protocol):
+    name: str  # "local" | "aws"
+
+    def up(
+        self, stack: str, config: StackFile, tags: dict[str, str], progress: Progress
+    ) -> UpResult:
+        """Create `stack` from `config`, every resource tagged with `tags`. Exit 2 if it exists."""
+        ...
+
+    def destroy(self, stack: str, progress: Progress) -> None:
+        """Delete every resource of `stack`, in reverse dependency order. Idempotent."""
+        ...
+
+    def outputs(self, stack: str) -> dict[str, Any]: ...
+
+    def list_stacks(self) -> list[StackInfo]: ...
+
+    def leftovers(self, stack: str) -> list[str]:
+        """What still exists for `stack` after destroy ("type id" lines); empty means clean."""
+        ...
+
+    def remove(self, stack: str) -> None:
+        """Forget the (destroyed) stack's state."""
+        ...

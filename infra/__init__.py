@@ -1,0 +1,1 @@
+"""The Pulumi program: what exists. Never imports cli."""
