@@ -86,6 +86,7 @@ class GeneratorHealth:
     cpu_max_percent: float = 0.0  # the busiest generator process, per core
     max_send_lag_ms: float = 0.0  # worst lateness of a send behind its schedule
     target_saturated_s: int = 0  # seconds where all connections were busy waiting on the target
+    cpu_seconds: float = 0.0  # CPU time of the generator processes over the schedule (no start-up)
 
 
 @dataclass(frozen=True, kw_only=True)

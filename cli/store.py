@@ -65,6 +65,8 @@ class FileStore:
 
 
 class S3Store:
+    page_size = 1000  # keys per ListObjectsV2 page (S3's maximum)
+
     def __init__(self, bucket: str, prefix: str, url: str) -> None:
         import boto3  # only when the state lives in S3
 
@@ -93,7 +95,9 @@ class S3Store:
         strip = len(self._key(""))
         out: list[str] = []
         pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self._key(prefix)
+            Bucket=self.bucket,
+            Prefix=self._key(prefix),
+            PaginationConfig={"PageSize": self.page_size},
         )
         for page in pages:
             out += [obj["Key"][strip:] for obj in page.get("Contents", [])]

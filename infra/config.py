@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,6 +31,7 @@ ENVIRONMENT_KEY = "perfenv:environment"
 COST_KEY = "perfenv:cost"
 RUN_KEY = "perfenv:run"
 STACKS_DIR = Path(__file__).resolve().parent.parent / "stacks"
+STACKS_DIR_ENV = "PERFENV_STACKS_DIR"  # overrides STACKS_DIR (tests point it at tmp copies)
 MIN_SUBNET_PREFIX = 28  # AWS refuses subnets smaller than /28
 
 
@@ -236,6 +238,14 @@ class EnvironmentConfig(Model):
         return self
 
     @model_validator(mode="after")
+    def _platform(self) -> EnvironmentConfig:
+        if self.app.platform == "kubernetes" and not self.kubernetes.enabled:
+            raise PydanticCustomError(
+                "platform", "app.platform: kubernetes needs kubernetes.enabled: true"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _vcpu_ceiling(self) -> EnvironmentConfig:
         need = self.fleet.max * self.fleet.vcpus_per_instance
         if need > self.quotas.aws_vcpu_ceiling:
@@ -397,8 +407,17 @@ def check_disjoint(files: Iterable[StackFile]) -> list[str]:
     return lines
 
 
-def load_all(stacks_dir: Path = STACKS_DIR) -> list[StackFile]:
-    """Every stack file under stacks_dir, validated, plus the cross-stack rules."""
+def default_stacks_dir() -> Path:
+    """`$PERFENV_STACKS_DIR` if set, else the checkout's `stacks/`."""
+    override = os.environ.get(STACKS_DIR_ENV)
+    return Path(override) if override else STACKS_DIR
+
+
+def load_all(stacks_dir: Path | None = None) -> list[StackFile]:
+    """Every stack file under stacks_dir (default: `default_stacks_dir()`), validated, plus the
+    cross-stack rules."""
+    if stacks_dir is None:
+        stacks_dir = default_stacks_dir()
     files: list[StackFile] = []
     lines: list[str] = []
     for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):

@@ -1,1 +1,78 @@
-"""Commands: config (owned by its issue; registers on cli.commands.app)."""
+"""Commands on the stack configs: `perfenv validate`, `perfenv parity`, `perfenv preview`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.commands import app, emit, handled, stderr
+from cli.errors import CheckFailed
+from cli.render import Format
+
+StacksDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--stacks-dir",
+        envvar="PERFENV_STACKS_DIR",
+        help="Directory of the Pulumi.<stack>.yaml files (default: the checkout's stacks/).",
+    ),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="table, json or md.")]
+
+
+@app.command("validate")
+@handled
+def validate(
+    stack: Annotated[
+        list[str] | None, typer.Option("--stack", help="Only these stacks (repeatable).")
+    ] = None,
+    stacks_dir: StacksDir = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Validate stack configs, cross-stack rules and suites; exit 2 naming file and field."""
+    from cli.validate import validate as run_validate
+
+    result = run_validate(stack or [], stacks_dir=stacks_dir)
+    emit(result.rows(), fmt, columns=["file", "stack", "kind"])
+    stderr.print(f"valid: {len(result.stacks)} stack file(s), {len(result.suites)} suite(s)")
+
+
+@app.command("parity")
+@handled
+def parity(
+    reference: Annotated[str, typer.Option("--reference", help="The stack to match.")] = "staging",
+    stack: Annotated[str, typer.Option("--stack", help="The stack to check.")] = "perf",
+    stacks_dir: StacksDir = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Perf vs reference: same components, resource types and rules; only scale may differ."""
+    from cli.parity import parity as run_parity
+
+    report = run_parity(reference, stack, stacks_dir=stacks_dir)
+    if report.ok:
+        emit([], fmt, columns=report.columns())
+        stderr.print(f"parity: {stack} matches {reference} (only scale fields differ)")
+        return
+    emit(report.rows(), fmt, columns=report.columns())
+    raise CheckFailed("\n".join(report.lines()))
+
+
+@app.command("preview")
+@handled
+def preview(
+    stack: Annotated[str, typer.Option("--stack", help="The stack to evaluate.")],
+    stacks_dir: StacksDir = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Evaluate the program under mocks; list every resource (type, name, parent, inputs)."""
+    from cli.preview import preview as run_preview
+    from cli.preview import table_rows
+
+    resources = run_preview(stack, stacks_dir)
+    if fmt is Format.json:
+        emit(resources, fmt)
+    else:
+        emit(table_rows(resources), fmt, columns=["type", "name", "parent", "inputs"])
+    stderr.print(f"{len(resources)} resources in stack {stack}")

@@ -1,1 +1,100 @@
-"""Commands: cost (owned by its issue; registers on cli.commands.app)."""
+"""Commands: `perfenv cost report | estimate | prices`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.commands import cost_app, emit, handled, stderr
+from cli.errors import BadInput
+from cli.render import Format
+
+TargetOpt = Annotated[
+    str,
+    typer.Option("--target", envvar="PERFENV_TARGET", help="local (the embedded emulator) or aws."),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+@cost_app.command("report")
+@handled
+def report(
+    month: Annotated[
+        str | None, typer.Option("--month", help="YYYY-MM; default: this month (UTC).")
+    ] = None,
+    months: Annotated[int, typer.Option("--months", help="Trend of the last N months.")] = 1,
+    fmt: FormatOpt = Format.table,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    target: TargetOpt = "local",
+) -> None:
+    """Budgets, spend, forecasts, alarms per environment; spend per perf run."""
+    from cli.cost.aws_clients import clients_for
+    from cli.cost.output import report_text
+    from cli.cost.report import build_report
+
+    with stderr.status("asking budgets, Cost Explorer and CloudWatch..."):
+        built = build_report(clients_for(target), month=month, months=months)
+    text = report_text(built, fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, newline="")
+    stderr.print(f"wrote {out}")
+
+
+@cost_app.command("estimate")
+@handled
+def estimate(
+    stack: Annotated[str, typer.Option("--stack", help="Stack file to price (perf-* reads perf).")],
+    hours: Annotated[float, typer.Option("--hours", help="Hours up.")] = 1.0,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """What a stack costs per hour and for H hours, item by item."""
+    from cli.cost.estimate import estimate_environment
+    from cli.cost.money import dec
+    from cli.cost.prices import load_prices
+    from cli.cost.stacks import environment_stack
+
+    if hours <= 0:
+        raise BadInput(f"--hours: must be > 0 (got {hours:g})")
+    found = environment_stack(stack)
+    assert found.environment is not None
+    result = estimate_environment(stack, found.environment, dec(hours), load_prices())
+    if fmt is Format.json:
+        emit(result.to_dict(), fmt)
+        return
+    title = (
+        f"{stack}: {found.environment.region}, {hours:g} h, {result.currency} "
+        f"(prices of {result.price_date})"
+    )
+    emit(result.rows(), fmt, title=title)
+
+
+@cost_app.command("prices")
+@handled
+def prices(
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Rebuild from the AWS Pricing API (aws target).")
+    ] = False,
+    fmt: FormatOpt = Format.table,
+    target: TargetOpt = "local",
+) -> None:
+    """The shipped price table; `--refresh` rebuilds it from the AWS Pricing API."""
+    from cli.cost.prices import load_prices
+    from cli.cost.refresh import refresh_table
+
+    table = load_prices()
+    if refresh:
+        if target != "aws":
+            raise BadInput(
+                "cost prices --refresh: the Pricing API is not offered by the local emulator; "
+                "use --target aws"
+            )
+        with stderr.status("asking the AWS Pricing API..."):
+            table, notes = refresh_table(table)
+        for note in notes:
+            stderr.print(note)
+    emit(table.rows(), fmt, title=None if fmt is not Format.table else "price table")

@@ -1,1 +1,159 @@
-"""Commands: lifecycle (owned by its issue; registers on cli.commands.app)."""
+"""Commands: up, down, run, stacks, reap (the ephemeral run and its halves)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli import lifecycle
+from cli.commands import app, emit, fail, handled, stderr
+from cli.errors import BAD_INPUT, OK
+from cli.paths import REPO
+from cli.render import Format
+
+TargetOpt = Annotated[
+    str | None,
+    typer.Option("--target", help="local or aws (default: PERFENV_TARGET, else local)."),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+TtlOpt = Annotated[str, typer.Option("--ttl", help="Expiry of the stack, e.g. 90m, 3h.")]
+DEFAULT_SUITE = REPO / "suites" / "release.yaml"
+
+
+def progress(line: str) -> None:
+    stderr.print(f"{time.strftime('%H:%M:%S')} {line}", markup=False, soft_wrap=True)
+
+
+def finish(record: Any, fmt: Format, code: int, messages: list[str]) -> None:
+    emit(record, fmt)
+    for message in messages:
+        typer.echo(f"perfenv: {message}", err=True)
+    if code != OK:
+        raise typer.Exit(code)
+
+
+def _one_of(**options: object) -> None:
+    given = [name for name, value in options.items() if value is not None]
+    if len(given) != 1:
+        names = " or ".join(f"--{n.replace('_', '-')}" for n in options)
+        raise fail(f"give exactly one of {names}", BAD_INPUT)
+
+
+@app.command()
+@handled
+def up(
+    release: Annotated[str | None, typer.Option(help="An ephemeral perf stack for R.")] = None,
+    stack: Annotated[str | None, typer.Option(help="A long-lived stack from its file.")] = None,
+    target: TargetOpt = None,
+    ttl: TtlOpt = lifecycle.DEFAULT_TTL,
+    out: Annotated[Path | None, typer.Option(help="Also write the manifest here.")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Bring up an ephemeral perf stack (--release) or a long-lived stack (--stack)."""
+    _one_of(release=release, stack=stack)
+    if release is not None:
+        outcome = lifecycle.up_release(release, target, ttl, progress, out_dir=out)
+    else:
+        assert stack is not None
+        outcome = lifecycle.up_stack(stack, target, progress)
+    finish(outcome.record, fmt, outcome.exit_code, outcome.messages)
+
+
+@app.command()
+@handled
+def down(
+    stack: Annotated[str | None, typer.Option(help="The stack to remove.")] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="A run's manifest.json: finish what it left.")
+    ] = None,
+    target: TargetOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Destroy a stack, check for leftovers, and forget it."""
+    _one_of(stack=stack, manifest=manifest)
+    if manifest is not None:
+        outcome = lifecycle.down_manifest(manifest, progress)
+    else:
+        assert stack is not None
+        outcome = lifecycle.down_stack(stack, target, progress)
+    finish(outcome.record, fmt, outcome.exit_code, outcome.messages)
+
+
+@app.command()
+@handled
+def run(
+    release: Annotated[str, typer.Option(help="The release under test.")],
+    target: TargetOpt = None,
+    suite: Annotated[
+        Path, typer.Option(help="The suite file.", show_default="suites/release.yaml")
+    ] = DEFAULT_SUITE,
+    ttl: TtlOpt = lifecycle.DEFAULT_TTL,
+    out: Annotated[Path | None, typer.Option(help="Reports and manifest go here.")] = None,
+    baseline: Annotated[
+        str, typer.Option(help="auto (latest earlier release), a release, or none.")
+    ] = "auto",
+    keep_on_failure: Annotated[
+        bool, typer.Option("--keep-on-failure", help="Keep a failed stack until its expiry.")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="Locust workers.")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The ephemeral run: checks, up, suite, compare, and always teardown."""
+    out_dir = out or Path("perfenv-results") / lifecycle.release_slug(release)
+    opts = lifecycle.RunOptions(
+        release=release,
+        target=target,
+        suite=suite,
+        ttl=ttl,
+        out_dir=out_dir,
+        baseline=baseline,
+        keep_on_failure=keep_on_failure,
+        workers=workers,
+    )
+    report = lifecycle.run(opts, progress)
+    finish(report.record(), fmt, report.exit_code, report.messages)
+
+
+@app.command()
+@handled
+def stacks(
+    expired: Annotated[bool, typer.Option("--expired", help="Only expired stacks.")] = False,
+    target: TargetOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Ephemeral stacks with release, age, expiry and heartbeat."""
+    emit(lifecycle.stacks(target, expired), fmt, columns=STACK_COLUMNS)
+
+
+STACK_COLUMNS = [
+    "stack",
+    "target",
+    "release",
+    "owner",
+    "status",
+    "age",
+    "expires_at",
+    "expires_in",
+    "heartbeat",
+    "alive",
+]
+
+
+@app.command()
+@handled
+def reap(
+    yes: Annotated[bool, typer.Option("--yes", help="Destroy (default: list only).")] = False,
+    target: TargetOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Destroy expired ephemeral stacks (a dry run without --yes)."""
+    outcome = lifecycle.reap(target, yes, progress)
+    columns = ["stack", "release", "expires_at", "action"]
+    emit(outcome.record, fmt, columns=columns)
+    for message in outcome.messages:
+        typer.echo(f"perfenv: {message}", err=True)
+    if outcome.exit_code != OK:
+        raise typer.Exit(outcome.exit_code)

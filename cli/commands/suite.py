@@ -1,1 +1,118 @@
-"""Commands: suite (owned by its issue; registers on cli.commands.app)."""
+"""Commands: `perfenv test` (run a suite against a URL or stack) and `perfenv compare`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from cli.commands import app, emit, handled, stderr
+from cli.errors import BadInput
+from cli.render import Format
+
+
+def _service_url(stack: str) -> str:
+    try:
+        from cli.targets import resolve_service_url
+    except ImportError:
+        raise BadInput("--stack needs the target layer") from None
+    return resolve_service_url(stack)
+
+
+class _Display:
+    """A rich progress bar per scenario run on stderr, fed by the run's callbacks."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[tuple[str, int], Any] = {}
+
+    def message(self, text: str) -> None:
+        if text:
+            self.progress.console.print(text)
+
+    def tick(self, tick: Any) -> None:
+        key = (tick.scenario, tick.attempt)
+        if key not in self.tasks:
+            label = tick.scenario + (f" {tick.attempt}/{tick.repeat}" if tick.repeat > 1 else "")
+            self.tasks[key] = self.progress.add_task(label, total=tick.planned_s, info="")
+        window = tick.window
+        info = f"{window.sent}/{window.planned} req/s, {window.errors} errors"
+        self.progress.update(self.tasks[key], completed=window.t + 1, info=info)
+
+
+@app.command("test")
+@handled
+def test(
+    suite: Annotated[Path, typer.Option("--suite", help="The suite file (YAML).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the four result files.")],
+    url: Annotated[
+        str | None, typer.Option("--url", help="Base URL: loopback or in allowed_hosts.")
+    ] = None,
+    stack: Annotated[str | None, typer.Option("--stack", help="A stack that is up.")] = None,
+    release: Annotated[
+        str | None, typer.Option("--release", help="Store the results under this release.")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Locust workers.")] = 0,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per scenario.")] = 1,
+    baseline: Annotated[
+        str, typer.Option("--baseline", help="auto, a release, a results.json, or none.")
+    ] = "auto",
+    fmt: Annotated[Format, typer.Option("--format", help="How the verdict prints.")] = Format.table,
+) -> None:
+    """Run a suite, write results.json, junit.xml, summary.md and report.html, judge budgets."""
+    from cli.suite import load_suite
+    from cli.testrun import check_url, run_suite
+
+    if (url is None) == (stack is None):
+        raise BadInput("give exactly one of --url or --stack")
+    loaded = load_suite(suite)
+    base_url = (
+        check_url(url, loaded.allowed_hosts) if url is not None else _service_url(stack or "")
+    )
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"))
+    with Progress(*columns, TimeRemainingColumn(), console=stderr, transient=False) as bar:
+        display = _Display(bar)
+        outcome = run_suite(
+            loaded,
+            base_url,
+            out,
+            release=release,
+            workers=workers,
+            repeat=repeat,
+            baseline=baseline,
+            progress=display.message,
+            tick=display.tick,
+        )
+    from cli.reports.markdown import verdict_rows
+
+    emit(verdict_rows(outcome.results), fmt, title=f"{loaded.name}: {outcome.verdict}")
+    if outcome.comparison and outcome.comparison["regressed"]:
+        stderr.print(f"regression against {outcome.comparison['baseline']} (see summary.md)")
+    stderr.print(f"results in {out}/: results.json, junit.xml, summary.md, report.html")
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command("compare")
+@handled
+def compare(
+    baseline: Annotated[str, typer.Argument(help="A results.json (or its dir) or a release.")],
+    candidate: Annotated[str, typer.Argument(help="A results.json (or its dir) or a release.")],
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or md.")] = Format.table,
+) -> None:
+    """Regression verdict between two results: exit 1 when the candidate regressed."""
+    from cli.compare import compare_specs, rows
+    from cli.errors import CHECK_FAILED, OK
+    from cli.store import open_store
+
+    comparison = compare_specs(baseline, candidate, open_store())
+    if fmt is Format.json:
+        emit(comparison, fmt)
+    else:
+        verdict = "REGRESSED" if comparison["regressed"] else "no regression"
+        title = f"{comparison['candidate']} vs {comparison['baseline']}: {verdict}"
+        emit(rows(comparison), fmt, title=title)
+    for note in comparison.get("skipped", []):
+        stderr.print(f"skipped {note}")
+    raise typer.Exit(CHECK_FAILED if comparison["regressed"] else OK)

@@ -1,0 +1,53 @@
+"""The spend cap: a run whose estimate exceeds `max_cost_usd` stops before anything is created.
+
+The run is priced for the suite's planned duration plus the table's set-up and teardown margin,
+with the fleet at its max size: load is what makes the fleet scale, so that is what a perf run
+can cost.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from cli.cost.estimate import Estimate, estimate_environment
+from cli.cost.money import cents, dec
+from cli.cost.prices import PriceTable, load_prices
+from cli.errors import BadInput
+from cli.suite import Suite, planned_duration_s
+from infra.config import StackFile
+
+
+def run_hours(suite: Suite, table: PriceTable, repeat: int = 1) -> Decimal:
+    """The suite's planned duration plus set-up and teardown, in hours."""
+    seconds = dec(planned_duration_s(suite, repeat=repeat))
+    return seconds / Decimal(3600) + table.assumptions.setup_teardown_hours
+
+
+def check_cost_cap(
+    stack_file: StackFile,
+    suite: Suite,
+    hours: float | Decimal | None = None,
+    *,
+    stack: str | None = None,
+    cap_usd: float | Decimal | None = None,
+    prices: PriceTable | None = None,
+    repeat: int = 1,
+) -> Estimate:
+    """The run's estimate; BadInput (exit 2) when it exceeds the run's or the suite's cap.
+
+    `hours` defaults to the suite's planned duration plus the set-up/teardown margin;
+    `cap_usd` (a run's own cap) wins over the suite's `max_cost_usd`.
+    """
+    if stack_file.environment is None:
+        raise BadInput(f"{stack_file.path.name}: config: not an environment stack")
+    table = prices or load_prices()
+    run_h = dec(hours) if hours is not None else run_hours(suite, table, repeat)
+    estimate = estimate_environment(stack or stack_file.stack, stack_file.environment, run_h, table)
+    cap = cap_usd if cap_usd is not None else suite.max_cost_usd
+    if cap is not None and estimate.total_at_max > dec(cap):
+        raise BadInput(
+            f"estimated cost ${cents(estimate.total_at_max)} exceeds max_cost_usd ${dec(cap)} "
+            f"({estimate.stack}: {cents(run_h)} h with the fleet at max size, "
+            f"{estimate.region} prices of {estimate.price_date})"
+        )
+    return estimate

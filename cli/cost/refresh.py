@@ -1,0 +1,49 @@
+"""`perfenv cost prices --refresh`: rebuild the shipped table from the AWS Pricing API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cli.cost.prices import PRICES_PATH, PriceTable, refresh_prices, save_prices
+from cli.cost.stacks import all_stack_files
+from cli.errors import BadInput, InfraError
+from infra.config import STACKS_DIR
+
+PRICING_REGION = "us-east-1"  # the Pricing API's endpoint; prices cover every region
+
+
+def pricing_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "pricing", region_name=PRICING_REGION, config=Config(retries={"mode": "standard"})
+    )
+
+
+def refresh_table(
+    old: PriceTable,
+    *,
+    client: Any = None,
+    stacks_dir: Path = STACKS_DIR,
+    path: Path = PRICES_PATH,
+) -> tuple[PriceTable, list[str]]:
+    """Every region and instance type of the table and of the stack files, re-priced and saved."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    envs = [f.environment for f in all_stack_files(stacks_dir) if f.environment is not None]
+    regions = set(old.regions) | {e.region for e in envs}
+    types = {e.fleet.instance_type for e in envs}
+    api = client or pricing_client()
+    try:
+        table, notes = refresh_prices(api.get_products, old, regions=regions, instance_types=types)
+    except NoCredentialsError:
+        raise BadInput("cost prices --refresh: no AWS credentials for the Pricing API") from None
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise InfraError(f"cost prices --refresh: the Pricing API said {code}") from None
+    except BotoCoreError as exc:
+        raise InfraError(f"cost prices --refresh: {exc}") from None
+    save_prices(table, path)
+    return table, [*notes, f"wrote {path}"]

@@ -1,0 +1,38 @@
+"""Stack files as the cost commands read them: by name; an ephemeral `perf-*` reads the template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli.errors import BadInput
+from infra.config import STACKS_DIR, ConfigError, StackFile, load_all, load_stack_file
+
+PERF_TEMPLATE = "perf"
+
+
+def stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> StackFile:
+    """`stacks/Pulumi.<stack>.yaml`; an ephemeral `perf-*` stack reads the perf template."""
+    path = stacks_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists() and stack.startswith(f"{PERF_TEMPLATE}-"):
+        path = stacks_dir / f"Pulumi.{PERF_TEMPLATE}.yaml"
+    try:
+        return load_stack_file(path)
+    except ConfigError as exc:
+        raise BadInput("\n".join(exc.lines)) from None
+
+
+def environment_stack(stack: str, stacks_dir: Path = STACKS_DIR) -> StackFile:
+    found = stack_file(stack, stacks_dir)
+    if found.environment is None:
+        raise BadInput(
+            f"{found.path.name}: config: {stack} is not an environment stack "
+            "(no perfenv:environment to price)"
+        )
+    return found
+
+
+def all_stack_files(stacks_dir: Path = STACKS_DIR) -> list[StackFile]:
+    try:
+        return load_all(stacks_dir)
+    except ConfigError as exc:
+        raise BadInput("\n".join(exc.lines)) from None

@@ -1,0 +1,158 @@
+"""The built-in load engine: Locust with FastHttpUser, open model, honest latencies.
+
+`run_plan` executes one scenario's arrival schedule in Locust processes of their own (importing
+Locust monkey-patches the standard library, so this process never does), reads back their
+per-second HdrHistograms, merges them exactly and judges whether the generator delivered the
+plan. `stop_all` kills the generator processes of every run in progress (for signal handlers).
+See cli/engine/generator/ for how arrivals are sent and measured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cli.engine import wire
+from cli.engine.merge import Collector
+from cli.engine.processes import STARTUP_S, Generator
+from cli.errors import BadInput, InfraError
+from cli.measurement import LoadPlan, ScenarioMeasurement, Window
+from cli.paths import home
+
+__all__ = ["run_plan", "stop_all"]
+
+POLL_S = 0.1
+KEEP_ENV = "PERFENV_ENGINE_KEEP"  # set: keep the run's records and Locust logs for a look
+_RUNNING: set[Generator] = set()
+
+
+def stop_all() -> None:
+    """Stop the generator processes of every run in progress (safe to call from a handler)."""
+    for generator in list(_RUNNING):
+        generator.stop(grace_s=1.0)
+        _RUNNING.discard(generator)
+
+
+def _check(plan: LoadPlan) -> None:
+    where = f"scenario {plan.scenario}"
+    if plan.duration_s == 0:
+        raise BadInput(f"{where}: rates: the schedule is empty")
+    if any(rate < 0 for rate in plan.rates):
+        raise BadInput(f"{where}: rates: must be >= 0")
+    if plan.workers < 0:
+        raise BadInput(f"{where}: workers: must be >= 0")
+    if plan.max_connections < 1 or plan.timeout_s <= 0:
+        raise BadInput(f"{where}: max_connections and timeout_s must be > 0")
+    if not plan.base_url.startswith(("http://", "https://")):
+        raise BadInput(f"{where}: base_url: not an http(s) URL: {plan.base_url}")
+    if plan.locustfile is not None:
+        if not plan.locustfile.is_file():
+            raise BadInput(f"{plan.locustfile}: no such locustfile")
+        if plan.locustfile.suffix != ".py":
+            raise BadInput(f"{plan.locustfile}: a locustfile must be a .py file")
+    elif not plan.requests:
+        raise BadInput(f"{where}: requests: no requests and no locustfile")
+
+
+def _plan_json(plan: LoadPlan) -> str:
+    data = dataclasses.asdict(plan)
+    data["locustfile"] = str(plan.locustfile.resolve()) if plan.locustfile else None
+    data["requests"] = [
+        {**dataclasses.asdict(spec), "endpoint": spec.endpoint} for spec in plan.requests
+    ]
+    return json.dumps(data)
+
+
+def _read_records(path: Path, offset: int) -> tuple[list[wire.Record], int]:
+    """Complete lines appended since `offset`, and the new offset."""
+    try:
+        with path.open("rb") as stream:
+            stream.seek(offset)
+            chunk = stream.read()
+    except FileNotFoundError:
+        return [], offset
+    end = chunk.rfind(b"\n") + 1
+    lines = chunk[:end].decode("utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()], offset + end
+
+
+def _fail(collector: Collector, generator: Generator, plan: LoadPlan) -> None:
+    error = collector.error
+    if error is None:
+        return
+    if error["kind"] == "locustfile":
+        raise BadInput(f"{plan.locustfile}: cannot load: {error['message']}")
+    raise InfraError(f"load generator failed: {error['message']} (logs: {generator.workdir})")
+
+
+def _collect(
+    plan: LoadPlan, generator: Generator, progress: Callable[[Window], None] | None
+) -> Collector:
+    collector = Collector(plan=plan, drivers=max(1, plan.workers))
+    offset = 0
+    deadline = time.monotonic() + STARTUP_S + (10 if plan.workers else 0)
+    finish_s = plan.duration_s + 2 * plan.timeout_s + 20
+    was_started = False
+    while not collector.complete:
+        alive = generator.running()
+        records, offset = _read_records(generator.out_file, offset)
+        for record in records:
+            for window in collector.add(record):
+                if progress is not None:
+                    progress(window)
+        _fail(collector, generator, plan)
+        if collector.complete:
+            break
+        if collector.started and not was_started:
+            was_started, deadline = True, time.monotonic() + finish_s
+        if not alive:
+            raise InfraError(
+                "the load generator exited before the end of the plan"
+                f" ({generator.log_tail()}; logs: {generator.workdir})"
+            )
+        if time.monotonic() > deadline:
+            step = "finish the plan" if was_started else f"start within {STARTUP_S:.0f} s"
+            raise InfraError(
+                f"the load generator did not {step}"
+                f" ({generator.log_tail()}; logs: {generator.workdir})"
+            )
+        time.sleep(POLL_S)
+    return collector
+
+
+def run_plan(
+    plan: LoadPlan, progress: Callable[[Window], None] | None = None
+) -> ScenarioMeasurement:
+    """Run one scenario's schedule in Locust processes; `progress` gets each completed second.
+
+    Raises BadInput for a missing or unloadable locustfile, InfraError when the generator
+    processes cannot start or die. The processes are stopped however this returns (also on
+    KeyboardInterrupt).
+    """
+    _check(plan)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", plan.scenario)[:40]
+    workdir = home() / "engine" / f"{slug}-{os.getpid()}-{time.time_ns()}"
+    workdir.mkdir(parents=True)
+    generator = Generator(plan, workdir)
+    generator.plan_file.write_text(_plan_json(plan))
+    _RUNNING.add(generator)
+    keep = bool(os.environ.get(KEEP_ENV))
+    try:
+        generator.start()
+        collector = _collect(plan, generator, progress)
+        generator.wait(timeout_s=10.0)  # they quit by themselves once the plan is done
+    except InfraError:
+        keep = True  # the error names this directory: its Locust logs say what happened
+        raise
+    finally:
+        generator.stop()
+        _RUNNING.discard(generator)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return collector.measurement()

@@ -1,0 +1,98 @@
+"""What one arrival does: a request of the built-in mix, or a task iteration of a locustfile."""
+
+from __future__ import annotations
+
+import inspect
+import random
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from locust.contrib.fasthttp import FastHttpUser
+from locust.exception import InterruptTaskSet, RescheduleTask, StopUser
+from locust.user.task import DefaultTaskSet, TaskSet
+
+NO_REQUEST = "(arrival)"  # endpoint of an arrival failing outside any request it made
+_IGNORED = (StopUser, InterruptTaskSet, RescheduleTask)
+
+Unmeasured = Callable[[], AbstractContextManager[None]]  # requests inside it are not arrivals
+
+
+class BuiltinMix:
+    """The suite's `requests:` mix, sent through one FastHttpUser's client pool."""
+
+    def __init__(
+        self, plan: dict[str, Any], environment: Any, slots: int, rng: random.Random
+    ) -> None:
+        class MixUser(FastHttpUser):
+            host = plan["base_url"]
+            network_timeout = connection_timeout = plan["timeout_s"]
+            concurrency = slots
+
+        self.user = MixUser(environment)
+        self.specs = plan["requests"]
+        self.weights = [spec["weight"] for spec in self.specs]
+        self.rng = rng
+
+    def endpoint_of(self, request_type: str, name: str) -> str:
+        return name  # the request's name is already the spec's endpoint
+
+    def pick(self) -> dict[str, Any]:
+        return self.rng.choices(self.specs, self.weights)[0]  # type: ignore[no-any-return]
+
+    def expired_endpoint(self) -> str:
+        return str(self.pick()["endpoint"])
+
+    def send(self, unmeasured: Unmeasured) -> None:
+        spec = self.pick()
+        self.user.client.request(
+            spec["method"],
+            spec["path"],
+            name=spec["endpoint"],
+            data=spec["body"],
+            headers=spec["headers"] or None,
+        )
+
+
+class LocustfileTasks:
+    """One task iteration of a user locustfile per arrival, on pooled user instances."""
+
+    def __init__(self, user_classes: list[type[Any]], environment: Any, rng: random.Random) -> None:
+        self.environment = environment
+        self.classes = user_classes
+        self.weights = [max(1, getattr(cls, "weight", 1)) for cls in self.classes]
+        self.idle: dict[type[Any], list[Any]] = {cls: [] for cls in self.classes}
+        self.rng = rng
+
+    def endpoint_of(self, request_type: str, name: str) -> str:
+        return f"{request_type} {name}"
+
+    def expired_endpoint(self) -> str:
+        return NO_REQUEST
+
+    def _new_user(self, cls: type[Any], unmeasured: Unmeasured) -> Any:
+        user = cls(self.environment)
+        user._perfenv_tasks = DefaultTaskSet(user)
+        with unmeasured():  # set-up requests (a login) are not arrivals
+            user.on_start()
+        return user
+
+    def send(self, unmeasured: Unmeasured) -> None:
+        cls = self.rng.choices(self.classes, self.weights)[0]
+        idle = self.idle[cls]
+        user = idle.pop() if idle else self._new_user(cls, unmeasured)
+        try:
+            tasks = user._perfenv_tasks
+            chosen = tasks.get_next_task()
+            if inspect.isclass(chosen) and issubclass(chosen, TaskSet):
+                nested: Any = chosen(user)
+                nested.execute_task(nested.get_next_task())
+            else:
+                tasks.execute_task(chosen)
+        except _IGNORED:
+            pass
+        finally:
+            idle.append(user)
+
+
+Sender = BuiltinMix | LocustfileTasks

@@ -1,0 +1,139 @@
+"""Start and stop the Locust processes of one run (the CLI side: no Locust import here).
+
+Each process gets its own session, so its process group can be killed as a whole and a signal
+at the terminal reaches the CLI only. A run is a single Locust process (`workers == 0`) or
+Locust's master with N local workers; both end by themselves once the schedule is done, and a
+`--run-time` safety bound ends them if the CLI went away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cli.engine import wire
+from cli.errors import InfraError
+from cli.measurement import LoadPlan
+
+DRIVER = Path(__file__).resolve().parent / "generator" / "locustfile.py"
+REPO = DRIVER.parents[3]
+STARTUP_S = 60.0  # importing Locust on a busy two-core machine takes a few seconds; be patient
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _child_env(plan_file: Path, out_file: Path, role: str) -> dict[str, str]:
+    # LOCUST_* settings of the caller's shell would change what Locust runs.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = f"{REPO}{os.pathsep}{path}" if path else str(REPO)
+    env["PYTHONUNBUFFERED"] = "1"
+    env[wire.PLAN_ENV] = str(plan_file)
+    env[wire.OUT_ENV] = str(out_file)
+    env[wire.ROLE_ENV] = role
+    return env
+
+
+class Generator:
+    """The Locust processes of one run, their logs and output under `workdir`."""
+
+    def __init__(self, plan: LoadPlan, workdir: Path) -> None:
+        self.plan = plan
+        self.workdir = workdir
+        self.plan_file = workdir / "plan.json"
+        self.out_file = workdir / "records.jsonl"
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def log_files(self) -> list[Path]:
+        return sorted(self.workdir.glob("*.log"))
+
+    def _spawn(self, name: str, role: str, args: list[str]) -> None:
+        command = [sys.executable, "-m", "locust", "-f", str(DRIVER), *args]
+        log = (self.workdir / f"{name}.log").open("wb")
+        try:
+            self.processes.append(
+                subprocess.Popen(
+                    command,
+                    cwd=self.workdir,  # no locust.conf or pyproject.toml of the caller's cwd
+                    env=_child_env(self.plan_file, self.out_file, role),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        except OSError as exc:
+            raise InfraError(f"cannot start the load generator: {exc}") from exc
+        finally:
+            log.close()
+
+    def start(self) -> None:
+        plan = self.plan
+        safety = round(plan.duration_s + 2 * plan.timeout_s + 30)
+        common = ["--headless", "--only-summary", "--exit-code-on-error", "0"]
+        common += ["--run-time", f"{safety}s"]
+        if plan.workers == 0:
+            self._spawn("locust", "single", [*common, "-u", "1", "-r", "1"])
+            return
+        port, n = _free_port(), str(plan.workers)
+        master = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
+        master += ["--expect-workers", n, "--expect-workers-max-wait", str(round(STARTUP_S))]
+        self._spawn("master", "master", [*common, *master, "-u", n, "-r", n])
+        for index in range(plan.workers):
+            worker = ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+            self._spawn(f"worker-{index}", "worker", worker)
+
+    def running(self) -> bool:
+        """Whether every process still runs (none may end before the plan is done)."""
+        return bool(self.processes) and all(p.poll() is None for p in self.processes)
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait for every process to end on its own; whether they all did."""
+        deadline = time.monotonic() + timeout_s
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                return False
+        return True
+
+    def stop(self, grace_s: float = 3.0) -> None:
+        """SIGTERM each process group, then SIGKILL what is left after `grace_s`."""
+        live = [p for p in self.processes if p.poll() is None]
+        for process in live:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for process in live:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        for process in self.processes:  # members a process left behind in its group
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def log_tail(self) -> str:
+        """The last line of each process's log, on one line (for an error message)."""
+        tails = []
+        for log in self.log_files():
+            lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+            lines = [line for line in lines if line] or ["(empty)"]
+            # Prefer an error, then Locust's last log line, over its stats tables.
+            errors = [line for line in lines if "Error" in line or "Exception" in line]
+            logged = [line for line in lines if line.startswith("[")]
+            last = (errors or logged or lines)[-1]
+            tails.append(f"{log.name}: {last[:160]}")
+        return " | ".join(tails)

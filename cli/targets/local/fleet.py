@@ -1,0 +1,160 @@
+"""The application fleet of a local stack: `app.local_command` run as detached local processes.
+
+Processes are identified by pid plus their /proc start time, so a recycled pid is never taken
+for ours; they are stopped by pid (SIGTERM to their process group, then SIGKILL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from cli.errors import InfraError
+from cli.paths import REPO
+from cli.targets.local.state import ProcessRecord
+
+HEALTH_TIMEOUT_S = 30.0
+_POLL_S = 0.05
+# The app processes this process started: kept so their exit status stays ours to read.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_time(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat (start time, clock ticks); None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] == "Z":  # a zombie has exited already
+        return None
+    return fields[19]
+
+
+def alive(proc: ProcessRecord) -> bool:
+    return start_time(proc.pid) == proc.started
+
+
+def command_for(template: list[str], port: int) -> list[str]:
+    return [
+        part.replace("{python}", sys.executable).replace("{port}", str(port)) for part in template
+    ]
+
+
+def launch(template: list[str], log_dir: Path, label: str) -> ProcessRecord:
+    """Start one app process on a free port, detached; `wait_healthy` checks it."""
+    port = free_port()
+    command = command_for(template, port)
+    log = log_dir / f"{label}-{port}.log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
+            proc = subprocess.Popen(
+                command,
+                stdin=devnull,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                start_new_session=True,
+            )
+    except OSError as exc:
+        raise InfraError(f"app.local_command {command[0]!r} cannot start: {exc}") from None
+    _children[proc.pid] = proc
+    return ProcessRecord(
+        pid=proc.pid, started=start_time(proc.pid) or "", port=port, command=command, log=str(log)
+    )
+
+
+def wait_healthy(proc: ProcessRecord, health_path: str) -> None:
+    """Until the health check answers 2xx; InfraError if the process exits or time runs out."""
+    url = f"http://127.0.0.1:{proc.port}{health_path}"
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not alive(proc):
+            code = _exit_code(proc.pid)
+            raise InfraError(
+                f"app process exited with code {code} before {url} answered; see {proc.log}"
+            )
+        if _healthy(url):
+            return
+        time.sleep(_POLL_S)
+    stop([proc])
+    raise InfraError(
+        f"app health check {url} did not pass within {HEALTH_TIMEOUT_S:.0f}s; see {proc.log}"
+    )
+
+
+def start(template: list[str], health_path: str, log_dir: Path, label: str) -> ProcessRecord:
+    """Start one app process and wait for its health check."""
+    proc = launch(template, log_dir, label)
+    wait_healthy(proc, health_path)
+    return proc
+
+
+def _exit_code(pid: int) -> int | str:
+    child = _children.get(pid)
+    code = child.poll() if child is not None else None
+    return "unknown" if code is None else code
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1.0) as response:  # noqa: S310 - loopback only
+            return 200 <= int(response.status) < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def terminate(pid: int, timeout_s: float = 5.0) -> None:
+    """SIGTERM the process group led by `pid`, then SIGKILL after `timeout_s`."""
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _exists(pid):
+            return
+        time.sleep(_POLL_S)
+    _signal_group(pid, signal.SIGKILL)
+    _reap(pid)
+
+
+def stop(processes: list[ProcessRecord]) -> None:
+    for proc in processes:
+        if alive(proc):
+            terminate(proc.pid)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            os.kill(pid, sig)
+
+
+def _exists(pid: int) -> bool:
+    _reap(pid)
+    return start_time(pid) is not None
+
+
+def _reap(pid: int) -> None:
+    """Collect our own exited child, if it is one, so it does not linger as a zombie."""
+    child = _children.get(pid)
+    if child is not None:
+        child.poll()
+        return
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)

@@ -1,0 +1,114 @@
+"""Stack state of the local target: `home()/local/stacks/<stack>.json`, one file per stack.
+
+The worker rewrites the file after every resource it creates, so a crash mid-up still leaves
+what exists on record for `destroy`. Writes are atomic (temp file, then rename).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cli.errors import InfraError
+from cli.paths import home
+from infra.tags import tag_key
+
+
+class ResourceRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    name: str
+    id: str
+    urn: str = ""  # filled in once the evaluation returns
+    region: str = ""
+    simulated: bool = False  # recorded, not realized (the emulator lacks the type)
+    provider: bool = False  # a provider resource: recorded, never realized
+    state: dict[str, Any] = Field(default_factory=dict)  # what delete needs
+    dependencies: list[str] = Field(default_factory=list)  # URNs
+    deleted: bool = False
+
+
+class ProcessRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pid: int
+    started: str  # /proc start time: tells our process from a recycled pid
+    port: int
+    command: list[str]
+    log: str
+
+
+class StackState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stack: str
+    target: str = "local"
+    endpoint: str
+    status: str = "creating"  # creating | up | failed | destroying | destroyed
+    tags: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    expires_at: datetime | None = None
+    resources: list[ResourceRecord] = Field(default_factory=list)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    processes: list[ProcessRecord] = Field(default_factory=list)
+    worker: ProcessRecord | None = None  # the up's worker, while it may still be creating
+    error: str | None = None
+
+    def regions(self) -> set[str]:
+        return {r.region for r in self.resources if r.region}
+
+
+def stacks_dir() -> Path:
+    path = home() / "local" / "stacks"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def path_of(stack: str) -> Path:
+    return stacks_dir() / f"{stack}.json"
+
+
+def exists(stack: str) -> bool:
+    return path_of(stack).exists()
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in stacks_dir().glob("*.json"))
+
+
+def load(stack: str) -> StackState:
+    path = path_of(stack)
+    try:
+        return StackState.model_validate_json(path.read_text())
+    except FileNotFoundError:
+        raise InfraError(f"no local stack {stack!r} (no {path})") from None
+    except ValueError as exc:
+        raise InfraError(f"{path}: unreadable stack state: {exc}") from None
+
+
+def save(stack_state: StackState) -> None:
+    path = path_of(stack_state.stack)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(stack_state.model_dump_json(indent=2))
+    os.replace(tmp, path)
+
+
+def remove(stack: str) -> None:
+    path_of(stack).unlink(missing_ok=True)
+
+
+def parse_expiry(tags: dict[str, str]) -> datetime | None:
+    """`perfenv:expires-at` as an aware datetime; None when absent (a long-lived stack)."""
+    raw = tags.get(tag_key("expires-at"))
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

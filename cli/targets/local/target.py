@@ -1,0 +1,271 @@
+"""`LocalTarget`: stacks realized in the embedded emulator, apps run as local processes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from cli.errors import BadInput, InfraError
+from cli.paths import REPO
+from cli.targets.base import Progress, StackInfo, UpResult
+from cli.targets.local import emulator, fleet, state
+from cli.targets.local.state import ResourceRecord, StackState
+from infra.config import StackFile
+
+WORKER_TIMEOUT_S = 300.0
+WORKER_STOP_TIMEOUT_S = 10.0
+DELETE_PASSES = 3  # a delete refused for a dependency is retried after the others
+APP_PROCESSES = 1
+# Where to look for a stack whose state is gone: the shipped stacks' regions.
+FALLBACK_REGIONS = {"eu-west-1", "us-east-1"}
+
+
+class LocalTarget:
+    name = "local"
+
+    # --- up ---------------------------------------------------------------------------------
+
+    def up(
+        self, stack: str, config: StackFile, tags: dict[str, str], progress: Progress
+    ) -> UpResult:
+        if state.exists(stack):
+            raise BadInput(f"stack {stack} is already up; down it first")
+        endpoint = emulator.ensure_running()
+        progress(f"local emulator at {endpoint}")
+        stack_state = StackState(
+            stack=stack, endpoint=endpoint, tags=dict(tags), expires_at=state.parse_expiry(tags)
+        )
+        try:
+            with open(state.path_of(stack), "x"):  # claim the name: a concurrent up gets exit 2
+                pass
+        except FileExistsError:
+            raise BadInput(f"stack {stack} is already up; down it first") from None
+        state.save(stack_state)
+        app = config.environment.app if config.environment is not None else None
+        try:
+            if app is not None:  # it starts while the program is evaluated; checked after
+                progress(f"starting the app: {' '.join(app.local_command)}")
+                stack_state.processes = [
+                    fleet.launch(app.local_command, state.stacks_dir(), f"{stack}-app{index}")
+                    for index in range(APP_PROCESSES)
+                ]
+                state.save(stack_state)
+            self._evaluate(stack, config, tags, endpoint, progress)
+            stack_state = state.load(stack)
+            if app is not None:
+                for proc in stack_state.processes:
+                    fleet.wait_healthy(proc, app.health_path)
+                url = f"http://127.0.0.1:{stack_state.processes[0].port}"
+                stack_state.outputs["service_url"] = url
+                progress(f"app healthy at {url}{app.health_path}")
+            stack_state.status = "up"
+            state.save(stack_state)
+        except BaseException as exc:
+            fleet.stop(stack_state.processes)  # destroy would too; no reason to wait for it
+            with contextlib.suppress(Exception):
+                failed = state.load(stack)
+                failed.status, failed.error = "failed", str(exc) or type(exc).__name__
+                state.save(failed)
+            raise
+        realized = [r for r in stack_state.resources if not r.provider]
+        return UpResult(
+            stack=stack,
+            outputs=dict(stack_state.outputs),
+            resources=len(realized),
+            simulated=[f"{r.type} {r.name}" for r in realized if r.simulated],
+        )
+
+    def _evaluate(
+        self, stack: str, config: StackFile, tags: dict[str, str], endpoint: str, progress: Progress
+    ) -> None:
+        request = {
+            "stack": stack,
+            "config": config.model_dump(mode="json"),
+            "tags": tags,
+            "endpoint": endpoint,
+            "region": _region(config),
+        }
+        log_path = state.stacks_dir() / f"{stack}.worker.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "cli.targets.local.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                cwd=REPO,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,  # our signal handling decides what it receives
+            )
+            # A worker that hangs (a stuck emulator call) is stopped; its output then ends.
+            timed_out = threading.Event()
+
+            def expire() -> None:
+                timed_out.set()
+                fleet.terminate(proc.pid, WORKER_STOP_TIMEOUT_S)
+
+            watchdog = threading.Timer(WORKER_TIMEOUT_S, expire)
+            watchdog.start()
+            try:
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(json.dumps(request).encode())
+                proc.stdin.close()
+                for raw in proc.stdout:
+                    progress(raw.decode(errors="replace").rstrip())
+                code = proc.wait()
+            except BaseException:
+                # SIGTERM lets creates in flight finish and be recorded before it exits.
+                fleet.terminate(proc.pid, timeout_s=WORKER_STOP_TIMEOUT_S)
+                raise
+            finally:
+                watchdog.cancel()
+        if timed_out.is_set():
+            raise InfraError(f"local up of {stack} did not finish within {WORKER_TIMEOUT_S:.0f}s")
+        if code != 0:
+            raise InfraError(f"local up of {stack} failed: {_last_error(log_path)}")
+
+    # --- destroy ----------------------------------------------------------------------------
+
+    def destroy(self, stack: str, progress: Progress) -> None:
+        if not state.exists(stack):
+            return
+        stack_state = state.load(stack)
+        if stack_state.worker is not None and fleet.alive(stack_state.worker):
+            # An up whose CLI died may still be creating: stop it (it records what it made).
+            progress(f"stopping the unfinished up (worker {stack_state.worker.pid})")
+            fleet.terminate(stack_state.worker.pid, timeout_s=WORKER_STOP_TIMEOUT_S)
+            stack_state = state.load(stack)
+        stack_state.status = "destroying"
+        state.save(stack_state)
+        if stack_state.processes:
+            progress(f"stopping {len(stack_state.processes)} app process(es)")
+            fleet.stop(stack_state.processes)
+        live = emulator.endpoint()
+        if live != stack_state.endpoint:
+            # The emulator that held this stack is gone, and its resources with its memory.
+            progress("the emulator that held this stack is gone; nothing left to delete there")
+        else:
+            self._delete_all(stack_state, live, progress)
+        stack_state.status = "destroyed"
+        state.save(stack_state)
+
+    def _delete_all(self, stack_state: StackState, endpoint: str, progress: Progress) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from cli.targets.local.realize import Clients, Ctx, handler_for
+
+        clients = Clients(endpoint)
+        errors: dict[str, str] = {}
+        for _ in range(DELETE_PASSES):
+            errors = {}
+            for record in delete_order(stack_state.resources):
+                handler = handler_for(record.type)
+                if record.deleted or record.provider or record.simulated or handler is None:
+                    continue
+                ctx = Ctx(
+                    type=record.type, name=record.name, region=record.region, client_factory=clients
+                )
+                try:
+                    handler.delete(ctx, record.id, record.state)
+                except (ClientError, BotoCoreError) as exc:  # retried, then reported
+                    errors[f"{record.type} {record.id}"] = str(exc)
+                    continue
+                record.deleted = True
+                state.save(stack_state)
+                progress(f"deleted {record.type} {record.name}")
+            if not errors:
+                break
+        if errors:
+            first = next(iter(errors.items()))
+            raise InfraError(
+                f"local destroy of {stack_state.stack}: {len(errors)} resource(s) not deleted; "
+                f"first: {first[0]}: {first[1]}"
+            )
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        return dict(state.load(stack).outputs)
+
+    def list_stacks(self) -> list[StackInfo]:
+        infos = []
+        for name in state.names():
+            with contextlib.suppress(InfraError):  # a file being written right now
+                stack_state = state.load(name)
+                infos.append(
+                    StackInfo(
+                        name=name,
+                        target=self.name,
+                        tags=dict(stack_state.tags),
+                        created_at=stack_state.created_at,
+                        expires_at=stack_state.expires_at,
+                    )
+                )
+        return infos
+
+    def leftovers(self, stack: str) -> list[str]:
+        from cli.targets.local import leftovers
+
+        stack_state = state.load(stack) if state.exists(stack) else None
+        found = [
+            f"process {p.pid}"
+            for p in (stack_state.processes if stack_state else [])
+            if fleet.alive(p)
+        ]
+        live = emulator.endpoint()
+        if live is not None:
+            regions = stack_state.regions() if stack_state else set()
+            records = stack_state.resources if stack_state else []
+            found += leftovers.in_emulator(live, stack, regions or FALLBACK_REGIONS, records)
+        return found
+
+    def remove(self, stack: str) -> None:
+        state.remove(stack)
+        logs = state.stacks_dir()
+        (logs / f"{stack}.worker.log").unlink(missing_ok=True)
+        for path in logs.glob(f"{stack}-app*.log"):
+            path.unlink(missing_ok=True)
+
+
+def delete_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
+    """Reverse creation order, adjusted so no resource goes before one that depends on it."""
+    pending = list(reversed(records))
+    dependents: dict[str, set[str]] = {}
+    for record in records:
+        for dep in record.dependencies:
+            dependents.setdefault(dep, set()).add(record.urn)
+    done: set[str] = set()
+    ordered: list[ResourceRecord] = []
+    while pending:
+        ready = next(
+            (
+                r
+                for r in pending
+                if not r.urn or not (dependents.get(r.urn, set()) - done - {r.urn})
+            ),
+            pending[0],  # a cycle cannot happen in a Pulumi graph; never stall on one
+        )
+        pending.remove(ready)
+        ordered.append(ready)
+        done.add(ready.urn)
+    return ordered
+
+
+def _region(config: StackFile) -> str:
+    """The stack's own region: where resources go unless their provider says otherwise."""
+    for section in (config.environment, config.cost):
+        if section is not None:
+            return section.region
+    return "us-east-1"
+
+
+def _last_error(log_path: Any) -> str:
+    lines = [line for line in open(log_path, errors="replace").read().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("perfenv-worker: "):
+            return line.removeprefix("perfenv-worker: ")
+    return lines[-1] if lines else f"no output; see {log_path}"

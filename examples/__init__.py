@@ -1,0 +1,1 @@
+"""Example applications that perfenv provisions and measures."""

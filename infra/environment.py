@@ -1,0 +1,120 @@
+"""Environment: one dev, staging or perf environment, composed from the components."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from infra.config import EnvironmentConfig
+from infra.fleet import Fleet, FleetArgs
+from infra.kubernetes import KubernetesApp, KubernetesAppArgs
+from infra.load_balancer import LoadBalancer, LoadBalancerArgs
+from infra.monitoring import Monitoring, MonitoringArgs
+from infra.network import Network, NetworkArgs
+from infra.tags import Tags
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentArgs:
+    config: EnvironmentConfig
+    tags: Tags
+    kubeconfig: str | None = None
+
+
+class Environment(pulumi.ComponentResource):
+    service_url: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+    asg_name: pulumi.Output[str]
+    alb_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]
+    namespace: pulumi.Output[str | None]
+
+    def __init__(
+        self, name: str, args: EnvironmentArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("perfenv:infra:Environment", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        network = Network(
+            f"{name}-net",
+            NetworkArgs(
+                config=cfg.network,
+                app_port=cfg.app.port,
+                ingress_cidrs=cfg.load_balancer.ingress_cidrs,
+            ),
+            child,
+        )
+        lb = LoadBalancer(
+            f"{name}-lb",
+            LoadBalancerArgs(
+                config=cfg.load_balancer,
+                app=cfg.app,
+                vpc_id=network.vpc_id,
+                subnet_ids=list(network.public_subnet_ids),
+                security_group_id=network.lb_security_group_id,
+            ),
+            child,
+        )
+        fleet = Fleet(
+            f"{name}-fleet",
+            FleetArgs(
+                config=cfg.fleet,
+                app=cfg.app,
+                tags=args.tags.aws,
+                subnet_ids=list(network.private_subnet_ids),
+                security_group_id=network.app_security_group_id,
+                target_group_arn=lb.target_group_arn,
+                request_count_label=pulumi.Output.concat(
+                    lb.arn_suffix, "/", lb.target_group_arn_suffix
+                ),
+            ),
+            child,
+        )
+        monitoring = Monitoring(
+            f"{name}-mon",
+            MonitoringArgs(
+                config=cfg.alarms,
+                dashboard_name=f"perfenv-{args.tags.stack}",
+                region=cfg.region,
+                alb_arn_suffix=lb.arn_suffix,
+                target_group_arn_suffix=lb.target_group_arn_suffix,
+                asg_name=fleet.asg_name,
+            ),
+            child,
+        )
+        service_url = lb.url
+        namespace: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if cfg.kubernetes.enabled:
+            k8s = KubernetesApp(
+                f"{name}-k8s",
+                KubernetesAppArgs(
+                    config=cfg.kubernetes,
+                    quotas=cfg.quotas,
+                    app=cfg.app,
+                    fleet=cfg.fleet,
+                    tags=args.tags,
+                    kubeconfig=args.kubeconfig,
+                ),
+                child,
+            )
+            namespace = k8s.namespace
+            # `app.platform` picks the fleet that serves the app (config guarantees that a
+            # kubernetes platform has kubernetes enabled).
+            service_url = {"ec2": lb.url, "kubernetes": k8s.service_url}[cfg.app.platform]
+        self.service_url = service_url
+        self.vpc_id = network.vpc_id
+        self.asg_name = fleet.asg_name
+        self.alb_arn = lb.arn
+        self.alarm_topic_arn = monitoring.alarm_topic_arn
+        self.namespace = namespace
+        self.register_outputs(
+            {
+                "service_url": self.service_url,
+                "vpc_id": self.vpc_id,
+                "asg_name": self.asg_name,
+                "alb_arn": self.alb_arn,
+                "alarm_topic_arn": self.alarm_topic_arn,
+                "namespace": self.namespace,
+            }
+        )

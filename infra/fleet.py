@@ -1,0 +1,147 @@
+"""Fleet: the launch template and autoscaling group that run the app on EC2."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws.autoscaling
+import pulumi_aws.ec2
+
+from infra.config import AppConfig, FleetConfig
+
+ROOT_DEVICE = "/dev/xvda"
+HEALTH_CHECK_GRACE_S = 120
+MIN_HEALTHY_PERCENT = 90
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetArgs:
+    config: FleetConfig
+    app: AppConfig
+    tags: dict[str, str]  # explicit: ASGs and launched instances do not get provider default tags
+    subnet_ids: list[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    target_group_arn: pulumi.Input[str]
+    request_count_label: pulumi.Input[str]  # "<alb arn suffix>/<target group arn suffix>"
+
+
+def encode_user_data(script: str) -> str:
+    return base64.b64encode(script.encode()).decode()
+
+
+class Fleet(pulumi.ComponentResource):
+    asg_name: pulumi.Output[str]
+    asg_arn: pulumi.Output[str]
+    launch_template_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: FleetArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("perfenv:infra:Fleet", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        template = pulumi_aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            image_id=args.app.ami,
+            instance_type=cfg.instance_type,
+            user_data=encode_user_data(args.app.user_data),
+            update_default_version=True,
+            metadata_options=pulumi_aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",  # IMDSv2 only
+                http_put_response_hop_limit=1,
+            ),
+            block_device_mappings=[
+                pulumi_aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name=ROOT_DEVICE,
+                    ebs=pulumi_aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        encrypted="true",
+                        volume_size=cfg.volume_size_gb,
+                        volume_type="gp3",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            network_interfaces=[
+                pulumi_aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                    associate_public_ip_address="false",
+                    delete_on_termination="true",
+                    security_groups=[args.security_group_id],
+                )
+            ],
+            monitoring=pulumi_aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+            tag_specifications=[
+                pulumi_aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type=kind, tags=args.tags
+                )
+                for kind in ("instance", "volume", "network-interface")
+            ],
+            opts=child,
+        )
+        group = pulumi_aws.autoscaling.Group(
+            f"{name}-asg",
+            vpc_zone_identifiers=args.subnet_ids,
+            min_size=cfg.min,
+            max_size=cfg.max,
+            desired_capacity=cfg.desired,
+            health_check_type="ELB",
+            health_check_grace_period=HEALTH_CHECK_GRACE_S,
+            target_group_arns=[args.target_group_arn],
+            launch_template=pulumi_aws.autoscaling.GroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
+            instance_refresh=pulumi_aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy="Rolling",
+                preferences=pulumi_aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                    min_healthy_percentage=MIN_HEALTHY_PERCENT
+                ),
+            ),
+            tags=[
+                pulumi_aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=True)
+                for k, v in sorted(args.tags.items())
+            ],
+            opts=child,
+        )
+        pulumi_aws.autoscaling.Policy(
+            f"{name}-cpu",
+            autoscaling_group_name=group.name,
+            policy_type="TargetTrackingScaling",
+            target_tracking_configuration=pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                target_value=cfg.scaling.cpu_percent,
+                predefined_metric_specification=pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="ASGAverageCPUUtilization"
+                ),
+            ),
+            opts=child,
+        )
+        pulumi_aws.autoscaling.Policy(
+            f"{name}-requests",
+            autoscaling_group_name=group.name,
+            policy_type="TargetTrackingScaling",
+            target_tracking_configuration=pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                target_value=float(cfg.scaling.requests_per_target),
+                predefined_metric_specification=pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="ALBRequestCountPerTarget",
+                    resource_label=args.request_count_label,
+                ),
+            ),
+            opts=child,
+        )
+        for schedule in cfg.schedules:
+            pulumi_aws.autoscaling.Schedule(
+                f"{name}-{schedule.name}",
+                autoscaling_group_name=group.name,
+                scheduled_action_name=schedule.name,  # scoped to the group: cannot collide
+                recurrence=schedule.recurrence,
+                time_zone="Etc/UTC",
+                min_size=schedule.min,
+                max_size=schedule.max,
+                desired_capacity=schedule.desired,
+                opts=child,
+            )
+        self.asg_name = group.name
+        self.asg_arn = group.arn
+        self.launch_template_id = template.id
+        self.register_outputs({"asg_name": self.asg_name, "launch_template_id": template.id})

@@ -1,0 +1,70 @@
+"""The `perfenv:*` tags of every AWS resource and the `perfenv.io/*` labels of Kubernetes objects.
+
+One place decides them, so the cost stack's tag filters, the reaper's tag sweep and the
+leftovers check all agree with what the program puts on resources.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from infra.config import RunConfig
+
+PROJECT = "perfenv"
+TAG_PREFIX = "perfenv:"
+LABEL_PREFIX = "perfenv.io/"
+TAG_KEYS = ("project", "environment", "stack", "release", "owner", "expires-at")
+_LABEL_VALUE_MAX = 63
+
+
+def tag_key(name: str) -> str:
+    """`environment` -> `perfenv:environment`."""
+    return f"{TAG_PREFIX}{name}"
+
+
+def label_value(value: str) -> str:
+    """A Kubernetes label value: at most 63 of [A-Za-z0-9-_.], alphanumeric at both ends."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", value)[:_LABEL_VALUE_MAX]
+    return cleaned.strip("-_.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tags:
+    """What identifies one stack's resources."""
+
+    environment: str
+    stack: str
+    run: RunConfig = RunConfig()
+
+    def _values(self) -> dict[str, str]:
+        values = {
+            "project": PROJECT,
+            "environment": self.environment,
+            "stack": self.stack,
+            "release": self.run.release,
+            "owner": self.run.owner,
+        }
+        if self.run.expires_at is not None:
+            values["expires-at"] = self.run.expires_at
+        return values
+
+    @property
+    def aws(self) -> dict[str, str]:
+        """AWS tags (`perfenv:project`, ...); `perfenv:expires-at` only when the run expires."""
+        return {tag_key(k): v for k, v in self._values().items()}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Kubernetes labels; the expiry is an annotation (a label cannot hold a timestamp)."""
+        return {
+            f"{LABEL_PREFIX}{k}": label_value(v)
+            for k, v in self._values().items()
+            if k != "expires-at"
+        }
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        if self.run.expires_at is None:
+            return {}
+        return {f"{LABEL_PREFIX}expires-at": self.run.expires_at}

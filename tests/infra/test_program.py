@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from cli.evaluate import Evaluation, PreviewMocks, evaluate, run_under_mocks, stack_config
+from infra.config import EnvironmentConfig, StackFile
+from tests.infra.conftest import REPO, stack_file
+
+
+def test_environment_exports_its_outputs(shipped: dict[str, Evaluation]) -> None:
+    outputs = shipped["perf"].outputs
+    assert set(outputs) == {
+        "service_url",
+        "vpc_id",
+        "asg_name",
+        "alb_arn",
+        "alarm_topic_arn",
+        "namespace",
+    }
+    assert (
+        outputs["service_url"].startswith("http://")
+        and "elb.amazonaws.com" in outputs["service_url"]
+    )
+    assert outputs["vpc_id"].startswith("vpc-")
+
+
+def test_components_are_parented_and_name_prefixed(shipped: dict[str, Evaluation]) -> None:
+    ev = shipped["staging"]
+    components = {r.urn: r for r in ev.resources if r.type.startswith("perfenv:infra:")}
+    assert {r.type for r in components.values()} == {
+        "perfenv:infra:Environment",
+        "perfenv:infra:Network",
+        "perfenv:infra:FlowLogs",
+        "perfenv:infra:Fleet",
+        "perfenv:infra:LoadBalancer",
+        "perfenv:infra:Monitoring",
+        "perfenv:infra:KubernetesApp",
+    }
+    for r in ev.resources:
+        if r.parent in components:
+            parent = components[r.parent]
+            assert r.name.startswith(f"{parent.name}-") or r.type == "kubernetes:core/v1:Namespace"
+
+
+def test_registration_order_is_a_creation_order(shipped: dict[str, Evaluation]) -> None:
+    for ev in shipped.values():
+        seen: set[str] = set()
+        for r in ev.resources:
+            assert all(d in seen for d in r.dependencies), r.name
+            seen.add(r.urn)
+
+
+def test_platform_kubernetes_serves_from_the_service(tmp_path: Path) -> None:
+    base = stack_file("dev")
+    assert base.environment is not None
+    data = base.environment.model_dump()
+    data["app"]["platform"] = "kubernetes"
+    stack = StackFile(
+        stack="dev", path=base.path, environment=EnvironmentConfig.model_validate(data)
+    )
+    url = evaluate(stack, "dev").outputs["service_url"]
+    assert url.endswith(".svc.cluster.local:80")
+
+
+def test_kubernetes_disabled_builds_no_kubernetes_objects() -> None:
+    base = stack_file("dev")
+    assert base.environment is not None
+    data = base.environment.model_dump()
+    data["kubernetes"]["enabled"] = False
+    stack = StackFile(
+        stack="dev", path=base.path, environment=EnvironmentConfig.model_validate(data)
+    )
+    ev = evaluate(stack, "dev")
+    assert not [r for r in ev.resources if "kubernetes" in r.type]
+    assert ev.outputs["namespace"] is None
+
+
+def test_main_reads_stack_config_and_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `pulumi up` runs: config from `perfenv:*` keys, validated, then built."""
+    monkeypatch.chdir(REPO)
+    stack = stack_file("perf")
+    ev = run_under_mocks(
+        lambda: runpy.run_path(str(REPO / "infra" / "__main__.py"), run_name="__main__"),
+        stack_name="perf",
+        mocks=PreviewMocks(),
+        config=stack_config(stack),
+    )
+    assert len(ev.of_type("aws:ec2/vpc:Vpc")) == 1
+    assert ev.outputs["vpc_id"].startswith("vpc-")
+
+
+def test_importing_the_program_creates_nothing() -> None:
+    ev = run_under_mocks(lambda: __import__("infra.program"), stack_name="t", mocks=PreviewMocks())
+    assert ev.resources == []

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from infra.config import RunConfig
+from infra.tags import Tags, label_value
+
+
+def test_aws_tags_carry_project_environment_stack_release_owner() -> None:
+    tags = Tags(environment="perf", stack="perf-1-4-2-abc123", run=RunConfig(release="1.4.2"))
+    assert tags.aws == {
+        "perfenv:project": "perfenv",
+        "perfenv:environment": "perf",
+        "perfenv:stack": "perf-1-4-2-abc123",
+        "perfenv:release": "1.4.2",
+        "perfenv:owner": "perfenv",
+    }
+
+
+def test_expiry_is_a_tag_and_an_annotation_only_when_set() -> None:
+    run = RunConfig(release="1.4.2", owner="ci", expires_at="2026-11-27T18:00:00Z")
+    tags = Tags(environment="perf", stack="perf-x", run=run)
+    assert tags.aws["perfenv:expires-at"] == "2026-11-27T18:00:00Z"
+    assert "perfenv.io/expires-at" not in tags.labels
+    assert tags.annotations == {"perfenv.io/expires-at": "2026-11-27T18:00:00Z"}
+    assert Tags(environment="dev", stack="dev").annotations == {}
+
+
+def test_labels_are_valid_kubernetes_label_values() -> None:
+    run = RunConfig(release="1.4.2+build/7", owner="Jane Doe <jane@example.com>")
+    labels = Tags(environment="perf", stack="perf-x", run=run).labels
+    assert labels["perfenv.io/release"] == "1.4.2-build-7"
+    assert labels["perfenv.io/owner"] == "Jane-Doe-jane-example.com"
+    assert len(label_value("x" * 100)) == 63
+    assert label_value("-a-") == "a"
