@@ -5,6 +5,8 @@
 False alarms: every ordered pair of recorded runs of one build (single runs: block bootstrap),
 and every ordered pair of disjoint groups of 3 runs (repeats: Welch). Power: the same pairs with
 the candidate's latencies made 10% (and 30%) worse, every recorded latency scaled by the factor.
+Each pair also carries its two runs' own difference (run-to-run noise), so power here is what a
+user sees when the baseline and the candidate are separate runs, not a best case.
 """
 
 from __future__ import annotations

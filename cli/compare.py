@@ -368,6 +368,7 @@ def compare_scenario(
         rows = _compare_repeats(base, cand)
     elif base.windows and cand.windows:
         method = "block-bootstrap"
+        note = "one run on a side: noise is estimated from within the run; --repeat judges better"
         rows = _compare_bootstrap(base, cand, seed)
     else:
         method = "none"
@@ -388,7 +389,8 @@ def compare_scenario(
         "method": method,
         "runs": [base.runs, cand.runs],
         "regressed": bool(moved),
-        "summary": summary or note or "no regression",
+        "summary": summary or "no regression",
+        "note": note,
         "metrics": rows,
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from cli.measurement import LoadPlan
 
 DRIVER = Path(__file__).resolve().parent / "generator" / "locustfile.py"
 REPO = DRIVER.parents[3]
+_RAISED = re.compile(r"[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last line
 STARTUP_S = 60.0  # importing Locust on a busy two-core machine takes a few seconds; be patient
 
 
@@ -132,7 +134,7 @@ class Generator:
             lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
             lines = [line for line in lines if line] or ["(empty)"]
             # Prefer an error, then Locust's last log line, over its stats tables.
-            errors = [line for line in lines if "Error" in line or "Exception" in line]
+            errors = [line for line in lines if _RAISED.match(line)]
             logged = [line for line in lines if line.startswith("[")]
             last = (errors or logged or lines)[-1]
             tails.append(f"{log.name}: {last[:160]}")

@@ -66,13 +66,21 @@ def comparison_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
                     "metric": m["metric"],
                     "baseline": m.get("baseline_text", ""),
                     "candidate": m.get("candidate_text", ""),
-                    "change": f"{m['change'] * 100:+.1f}%" if m.get("change") is not None else "",
-                    "threshold": f"{m['threshold'] * 100:.1f}%" if m.get("threshold") else "",
+                    "change": _percent(m.get("change"), m["metric"], signed=True),
+                    "threshold": _percent(m.get("threshold"), m["metric"]),
                     "p": f"{m['p_value']:.3f}" if m.get("p_value") is not None else "",
                     "verdict": _moved(m),
                 }
             )
     return rows
+
+
+def _percent(value: float | None, metric: str, *, signed: bool = False) -> str:
+    """A relative change (latency) or an absolute one in percentage points (error rate)."""
+    if value is None:
+        return ""
+    unit = " pp" if metric == "error_rate" else "%"
+    return f"{value * 100:+.1f}{unit}" if signed else f"{value * 100:.1f}{unit}"
 
 
 def _moved(metric: dict[str, Any]) -> str:
@@ -156,7 +164,10 @@ def summary_md(doc: dict[str, Any]) -> str:
         if rows:
             parts.append(render(rows, Format.md, title=title))
         else:
-            parts += [f"### {title}", "", comparison.get("note", "nothing to compare"), ""]
+            parts += [f"### {title}", "", "no scenario in common to compare", ""]
+        remarks = {s["note"] for s in comparison.get("scenarios", []) if s.get("note")}
+        remarks |= {f"skipped {text}" for text in comparison.get("skipped", [])}
+        parts += [f"- {text}" for text in sorted(remarks)] + ([""] if remarks else [])
     if doc.get("cost"):
         parts.append(render(flat_rows(doc["cost"]), Format.md, title="Cost of the run"))
     return "\n".join(parts)

@@ -150,3 +150,13 @@ def test_cli_compare_unknown_release_is_exit_2() -> None:
     result = CliRunner().invoke(app, ["compare", "0.0.1", "0.0.2"])
     assert result.exit_code == 2
     assert "no results stored for release '0.0.1'" in result.stderr
+
+
+def test_recorded_fixtures_are_valid_results_of_the_real_engine() -> None:
+    from cli.results import schema_errors
+
+    for doc in _fixtures():
+        assert schema_errors(doc) == []
+        run = doc["scenarios"][0]["runs"][0]
+        assert run["engine"] == "locust"
+        assert run["generator"]["valid"] is True
