@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RELEASE ?= 1.0.0
 STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
@@ -11,10 +12,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 .PHONY: demo test lint bench constraints
 demo: $(STAMP)
-	$(BIN)/perfenv validate
-	$(BIN)/perfenv parity --reference staging
-	for s in dev staging perf cost; do $(BIN)/perfenv preview --stack $$s > /dev/null || exit $$?; done
-	$(BIN)/perfenv preview --stack perf
+	$(BIN)/perfenv run --release $(RELEASE) --target local --suite suites/smoke.yaml --out out/$(RELEASE)
+	@echo "report: out/$(RELEASE)/report.html (summary: out/$(RELEASE)/summary.md)"
+
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

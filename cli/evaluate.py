@@ -31,6 +31,7 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 from pulumi.runtime import settings
+from pulumi.runtime.settings import _get_rpc_manager
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -120,6 +121,10 @@ def run_under_mocks(
     recorder = _Recorder(mocks)
     monitor = _RecordingMonitor(recorder)
     settings.ROOT.set(None)  # a fresh root stack per evaluation
+    # A failed earlier evaluation must not fail this one: drop its RPCs and pending outputs.
+    _get_rpc_manager().clear()
+    with settings.SETTINGS.lock:
+        settings.SETTINGS.outputs.clear()
     pulumi.runtime.set_all_config(config or {})
     pulumi.runtime.set_mocks(
         recorder, project="perfenv", stack=stack_name, preview=False, monitor=monitor

@@ -7,7 +7,7 @@ can cost.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from cli.cost.estimate import Estimate, estimate_environment
 from cli.cost.money import cents, dec
@@ -18,9 +18,10 @@ from infra.config import StackFile
 
 
 def run_hours(suite: Suite, table: PriceTable, repeat: int = 1) -> Decimal:
-    """The suite's planned duration plus set-up and teardown, in hours."""
+    """The suite's planned duration plus set-up and teardown, in hours (up to the next 0.01 h)."""
     seconds = dec(planned_duration_s(suite, repeat=repeat))
-    return seconds / Decimal(3600) + table.assumptions.setup_teardown_hours
+    hours = seconds / Decimal(3600) + table.assumptions.setup_teardown_hours
+    return hours.quantize(Decimal("0.01"), rounding=ROUND_CEILING)
 
 
 def check_cost_cap(
