@@ -25,7 +25,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit $$?; done
+	for b in benchmarks/bench_*.py; do PYTHONPATH=. $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit $$?; done
 
 constraints: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable --exclude perfenv > constraints.txt

@@ -27,8 +27,8 @@ def progress(line: str) -> None:
     stderr.print(f"{time.strftime('%H:%M:%S')} {line}", markup=False, soft_wrap=True)
 
 
-def finish(record: Any, fmt: Format, code: int, messages: list[str]) -> None:
-    emit(record, fmt)
+def finish(record: Any, fmt: Format, code: int, messages: list[str], **render: Any) -> None:
+    emit(record, fmt, **render)
     for message in messages:
         typer.echo(f"perfenv: {message}", err=True)
     if code != OK:
@@ -152,8 +152,4 @@ def reap(
     """Destroy expired ephemeral stacks (a dry run without --yes)."""
     outcome = lifecycle.reap(target, yes, progress)
     columns = ["stack", "release", "expires_at", "action"]
-    emit(outcome.record, fmt, columns=columns)
-    for message in outcome.messages:
-        typer.echo(f"perfenv: {message}", err=True)
-    if outcome.exit_code != OK:
-        raise typer.Exit(outcome.exit_code)
+    finish(outcome.record, fmt, outcome.exit_code, outcome.messages, columns=columns)
