@@ -31,8 +31,8 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 from pulumi.runtime import settings
-from pulumi.runtime.settings import _get_rpc_manager
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.settings import _get_rpc_manager
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 

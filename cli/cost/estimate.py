@@ -115,7 +115,7 @@ class Estimate:
                     "unit": line.unit,
                     "unit_price": str(line.unit_price),
                     "per_hour": str(line.per_hour),
-                    "total": str(line.total),
+                    "total": str(sub_cents(line.total)),
                     "note": line.note,
                     "in_total": line.in_total,
                 }

@@ -169,11 +169,9 @@ def _section(title: str, body: str) -> str:
     return f"<section><h2>{html.escape(title)}</h2>{body}</section>"
 
 
-def _verdict_table(doc: dict[str, Any]) -> str:
-    rows = verdict_rows(doc)
-    for row, scenario in zip(rows, doc["scenarios"], strict=True):
-        row["verdict"] = scenario["verdict"]
-    table = render(rows, Format.html, title="Scenarios")
+def _verdict_table(rows: list[dict[str, Any]], title: str) -> str:
+    """A table whose verdict cells are coloured words (emoji need fonts a browser may lack)."""
+    table = render(rows, Format.html, title=title)
     for verdict in ("pass", "fail", "invalid"):
         table = table.replace(f"<td>{verdict}</td>", f'<td class="{verdict}">{verdict}</td>')
     return table
@@ -199,11 +197,11 @@ def report_html(doc: dict[str, Any]) -> str:
         f"<p>Target {html.escape(doc['target']['url'])}{release} · run {html.escape(doc['run_id'])}"
         f" · {html.escape(doc['started_at'])} → {html.escape(doc['finished_at'])}"
         f" · exit code {doc['exit_code']}</p>",
-        _verdict_table(doc),
+        _verdict_table(verdict_rows(doc, icons=False), "Scenarios"),
     ]
-    budgets = budget_rows(doc)
+    budgets = budget_rows(doc, icons=False)
     if budgets:
-        body.append(render(budgets, Format.html, title="Budgets (steady state)"))
+        body.append(_verdict_table(budgets, "Budgets (steady state)"))
     notes = analysis_lines(doc)
     if notes:
         items = "".join(f"<li>{html.escape(n.replace('**', ''))}</li>" for n in notes)

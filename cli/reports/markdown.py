@@ -19,7 +19,11 @@ def _pct(value: float | None) -> str:
     return value_text("error_rate", value)
 
 
-def verdict_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def _verdict(verdict: str, icons: bool) -> str:
+    return ICON.get(verdict, verdict) if icons else verdict
+
+
+def verdict_rows(doc: dict[str, Any], icons: bool = True) -> list[dict[str, Any]]:
     rows = []
     for s in doc["scenarios"]:
         stats, plan = s["stats"], s["plan"]
@@ -29,7 +33,7 @@ def verdict_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "scenario": s["name"],
                 "kind": s["kind"],
-                "verdict": ICON.get(s["verdict"], s["verdict"]),
+                "verdict": _verdict(s["verdict"], icons),
                 "planned req/s": f"{sum(steady_rates) / duration:.1f}",
                 "achieved req/s": f"{stats.get('achieved_rps') or 0:.1f}",
                 "p50": _ms(stats.get("p50")),
@@ -43,13 +47,13 @@ def verdict_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def budget_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def budget_rows(doc: dict[str, Any], icons: bool = True) -> list[dict[str, Any]]:
     return [
         {
             "scenario": s["name"],
             "budget": b["budget"],
             "measured": value_text(b["metric"], b["value"]),
-            "verdict": ICON.get(b["verdict"], b["verdict"]),
+            "verdict": _verdict(b["verdict"], icons),
         }
         for s in doc["scenarios"]
         for b in s["budgets"]

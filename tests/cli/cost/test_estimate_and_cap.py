@@ -75,8 +75,10 @@ def test_cap_above_estimate_returns_it(tmp_path: Path) -> None:
     estimate = check_cost_cap(environment_stack("perf"), suite, stack="perf-1-4-2-abcdef")
     table = load_prices()
     # 60 s of load plus the set-up and teardown margin, up to the next 0.01 h
-    assert estimate.hours == Decimal("0.52") == table.assumptions.setup_teardown_hours + Decimal(
-        "0.02"
+    assert (
+        estimate.hours
+        == Decimal("0.52")
+        == table.assumptions.setup_teardown_hours + Decimal("0.02")
     )
     assert estimate.hours == run_hours(suite, table)
     assert estimate.stack == "perf-1-4-2-abcdef"
