@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.compare import compare_results
-from tests.cli.synthetic import scaled_results
+from cli.compare.scaling import scaled_results
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "compare"
 

@@ -1,0 +1,71 @@
+"""`perfenv compare`: did the candidate regress against the baseline?
+
+Per scenario, the run-level statistic is p95 (p50 and p99 are shown, not judged: judging three
+correlated percentiles at 5% each would triple the false alarms). A regression needs both:
+
+- significance (one-sided, alpha 5%): with repeated runs on both sides (`--repeat`), Welch's
+  t-test on the per-run values; with one run on a side, a moving-block bootstrap over the
+  per-second windows (blocks of several seconds keep their autocorrelation);
+- an effect of at least max(5%, 2 x the baseline's run-to-run noise). With repeats the noise is
+  the per-run coefficient of variation. One run cannot show it directly; it is estimated as the
+  larger of the bootstrap's spread and the variation across the run's four quarters, which on
+  recorded runs of one build tracks the run-to-run noise (benchmarks/bench_compare.py).
+
+The error rate regresses when it rises by at least 0.5 percentage points, significantly
+(two-proportion z-test). For stress, both sides are compared on the steps up to the
+baseline's knee: the same load where the baseline met its budgets.
+"""
+
+from __future__ import annotations
+
+from cli.compare.bootstrap import BIN_RESOLUTION, block_length, block_resample
+from cli.compare.releases import (
+    check_release,
+    previous_release,
+    release_results,
+    resolve,
+    semver_key,
+    stored_releases,
+)
+from cli.compare.scenario import (
+    ALPHA,
+    BOOTSTRAP_SAMPLES,
+    GATING,
+    LATENCY_METRICS,
+    MIN_EFFECT,
+    MIN_ERROR_RATE_RISE,
+    NOISE_FACTOR,
+    Sample,
+    compare_scenario,
+    sample,
+)
+from cli.compare.stats import proportion_greater, t_sf, welch_greater
+from cli.compare.verdict import compare_results, compare_specs, rows
+
+__all__ = [
+    "ALPHA",
+    "BIN_RESOLUTION",
+    "BOOTSTRAP_SAMPLES",
+    "GATING",
+    "LATENCY_METRICS",
+    "MIN_EFFECT",
+    "MIN_ERROR_RATE_RISE",
+    "NOISE_FACTOR",
+    "Sample",
+    "block_length",
+    "block_resample",
+    "check_release",
+    "compare_results",
+    "compare_scenario",
+    "compare_specs",
+    "previous_release",
+    "proportion_greater",
+    "release_results",
+    "resolve",
+    "rows",
+    "sample",
+    "semver_key",
+    "stored_releases",
+    "t_sf",
+    "welch_greater",
+]

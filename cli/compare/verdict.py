@@ -1,0 +1,90 @@
+"""The comparison of two results documents, and its table for `perfenv compare`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cli.compare.releases import resolve
+from cli.compare.scenario import change_text, compare_scenario, threshold_text
+from cli.results import runs_from_results
+from cli.store import Store
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    if row["regressed"]:
+        return "REGRESSED"
+    if row["worse"]:
+        return "slower (not gating)"
+    return "improved" if row["improved"] else "ok"
+
+
+def _knee(doc: dict[str, Any], name: str) -> float | None:
+    for scenario in doc.get("scenarios", []):
+        if scenario["name"] == name and scenario.get("kind") == "stress":
+            knee = (scenario.get("analysis") or {}).get("knee_rate")
+            return float(knee) if knee is not None else None
+    return None
+
+
+def compare_results(
+    baseline: dict[str, Any],
+    candidate: dict[str, Any],
+    *,
+    baseline_label: str,
+    candidate_label: str = "candidate",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The regression verdict of `candidate` against `baseline`, per common scenario."""
+    base_runs, cand_runs = runs_from_results(baseline), runs_from_results(candidate)
+    kinds = {s["name"]: s.get("verdict") for s in candidate.get("scenarios", [])}
+    base_kinds = {s["name"]: s.get("verdict") for s in baseline.get("scenarios", [])}
+    scenarios, skipped = [], []
+    for name, runs in cand_runs.items():
+        if name not in base_runs:
+            skipped.append(f"{name}: not in the baseline")
+            continue
+        if "invalid" in (kinds.get(name), base_kinds.get(name)):
+            skipped.append(f"{name}: an invalid measurement is not compared")
+            continue
+        result = compare_scenario(
+            name, base_runs[name], runs, max_rate=_knee(baseline, name), seed=seed
+        )
+        scenarios.append(result)
+    return {
+        "baseline": baseline_label,
+        "candidate": candidate_label,
+        "regressed": any(s["regressed"] for s in scenarios),
+        "scenarios": scenarios,
+        "skipped": skipped,
+    }
+
+
+def rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per scenario and metric: what moved, for `perfenv compare`'s table."""
+    out = []
+    for s in comparison["scenarios"]:
+        for r in s["metrics"]:
+            verdict = _verdict(r)
+            out.append(
+                {
+                    "scenario": s["scenario"],
+                    "metric": r["metric"],
+                    "baseline": r["baseline_text"],
+                    "candidate": r["candidate_text"],
+                    "change": change_text(r),
+                    "threshold": threshold_text(r),
+                    "p": f"{r['p_value']:.3f}" if r["p_value"] is not None else "",
+                    "method": s["method"],
+                    "runs": f"{s['runs'][0]}/{s['runs'][1]}",
+                    "verdict": verdict,
+                }
+            )
+    return out
+
+
+def compare_specs(baseline: str, candidate: str, store: Store, *, seed: int = 0) -> dict[str, Any]:
+    base_label, base_doc = resolve(baseline, store)
+    cand_label, cand_doc = resolve(candidate, store)
+    return compare_results(
+        base_doc, cand_doc, baseline_label=base_label, candidate_label=cand_label, seed=seed
+    )

@@ -1,0 +1,97 @@
+"""The ephemeral run and its halves: up, down, run, stacks, reap (DESIGN.md, "The ephemeral run").
+
+Checks come first, before anything exists; then the manifest (registry and out dir); then the
+stack; then the suite; then, always, teardown: destroy, the leftovers check, stack removal and
+the registry entry's deletion. Signals follow `cli.signals`.
+
+The package's modules: `checks` (and `Deps`), `naming`, `cleanup` (teardown), `runner` (run),
+`up_down`, `ephemeral` (stacks and reap).
+"""
+
+from __future__ import annotations
+
+from cli.lifecycle.checks import (
+    DEFAULT_TTL,
+    HEALTH_TIMEOUT_S,
+    PERF_TEMPLATE,
+    SETUP_MARGIN_S,
+    Deps,
+    TargetFactory,
+    _check_parity,
+    check_baseline,
+    check_cost,
+    check_ttl,
+    close_cost,
+    cost_section,
+    load_config,
+    load_template,
+    parse_ttl,
+    record_cost,
+    setup_margin_s,
+    wait_healthy,
+)
+from cli.lifecycle.cleanup import Teardown, teardown, teardown_message
+from cli.lifecycle.ephemeral import Ephemeral, list_ephemeral, reap, stacks
+from cli.lifecycle.naming import (
+    PROJECT,
+    TAG,
+    backend_of,
+    new_stack_name,
+    owner,
+    release_slug,
+    run_tags,
+    target_for,
+    with_run,
+)
+from cli.lifecycle.runner import RunOptions, RunReport, run
+from cli.lifecycle.up_down import Outcome, down_manifest, down_stack, up_release, up_stack
+
+# The one `deps` the lifecycle uses when a call passes none (`checks.current_deps`); tests
+# replace it here.
+deps = Deps()
+
+__all__ = [
+    "DEFAULT_TTL",
+    "HEALTH_TIMEOUT_S",
+    "PERF_TEMPLATE",
+    "PROJECT",
+    "SETUP_MARGIN_S",
+    "TAG",
+    "Deps",
+    "Ephemeral",
+    "Outcome",
+    "RunOptions",
+    "RunReport",
+    "TargetFactory",
+    "Teardown",
+    "_check_parity",
+    "backend_of",
+    "check_baseline",
+    "check_cost",
+    "check_ttl",
+    "close_cost",
+    "cost_section",
+    "deps",
+    "down_manifest",
+    "down_stack",
+    "list_ephemeral",
+    "load_config",
+    "load_template",
+    "new_stack_name",
+    "owner",
+    "parse_ttl",
+    "reap",
+    "record_cost",
+    "release_slug",
+    "run",
+    "run_tags",
+    "setup_margin_s",
+    "stacks",
+    "target_for",
+    "teardown",
+    "teardown_message",
+    "up_release",
+    "up_stack",
+    "wait_healthy",
+    "with_run",
+]

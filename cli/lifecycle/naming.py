@@ -1,0 +1,74 @@
+"""A run's names and tags: the stack name, its owner, the `perfenv:*` tags, its backend."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import secrets
+import string
+
+from cli.errors import BadInput
+from cli.lifecycle.checks import Deps
+from cli.manifest import Manifest
+from cli.paths import home
+from cli.targets.base import Target
+from infra.config import RunConfig, StackFile
+
+PROJECT = "perfenv"
+TAG = "perfenv:"
+_SUFFIX = string.ascii_lowercase + string.digits
+
+
+def release_slug(release: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", release.lower()).strip("-")[:20].strip("-")
+    if not slug:
+        raise BadInput(f"--release: {release!r} has no letters or digits")
+    return slug
+
+
+def new_stack_name(release: str) -> str:
+    """`perf-<release-slug>-<6 random [a-z0-9]>`."""
+    return f"perf-{release_slug(release)}-{''.join(secrets.choice(_SUFFIX) for _ in range(6))}"
+
+
+def owner() -> str:
+    if os.environ.get("PERFENV_OWNER"):
+        return os.environ["PERFENV_OWNER"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def run_tags(config: StackFile, stack: str, release: str, expires_at: str | None) -> dict[str, str]:
+    """The `perfenv:*` tags every resource of `stack` carries."""
+    environment = config.environment.name if config.environment else config.stack
+    tags = {
+        f"{TAG}project": PROJECT,
+        f"{TAG}environment": environment,
+        f"{TAG}stack": stack,
+        f"{TAG}owner": owner(),
+    }
+    if release:
+        tags[f"{TAG}release"] = release
+    if expires_at:
+        tags[f"{TAG}expires-at"] = expires_at
+    return tags
+
+
+def with_run(config: StackFile, stack: str, release: str, expires_at: str | None) -> StackFile:
+    """The template as `stack`'s config, with its `perfenv:run` section."""
+    run = RunConfig(release=release, owner=owner(), expires_at=expires_at)
+    return config.model_copy(update={"stack": stack, "run": run})
+
+
+def backend_of(target: Target) -> str:
+    backend = getattr(target, "backend", None)
+    if isinstance(backend, str) and backend:
+        return backend
+    return f"file://{home() / target.name}"
+
+
+def target_for(manifest: Manifest, use: Deps) -> Target:
+    return use.target(manifest.target, backend=manifest.backend)

@@ -1,0 +1,238 @@
+"""`perfenv run`: checks, manifest, up, health, suite, and always teardown (DESIGN.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cli.errors import INFRA, INTERNAL, INTERRUPTED, OK, BadInput, InfraError, PerfenvError, worst
+from cli.lifecycle.checks import (
+    DEFAULT_TTL,
+    PERF_TEMPLATE,
+    Deps,
+    check_ttl,
+    cost_section,
+    current_deps,
+    load_template,
+    parse_ttl,
+    record_cost,
+    setup_margin_s,
+)
+from cli.lifecycle.cleanup import teardown, teardown_message
+from cli.lifecycle.naming import backend_of, new_stack_name, run_tags, with_run
+from cli.manifest import MANIFEST_NAME, Heartbeat, ManifestWriter, new_manifest
+from cli.signals import SignalPolicy, StopRequested, TeardownAbandoned
+from cli.targets.base import Progress, Target, UpResult
+from infra.config import StackFile
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    release: str
+    target: str | None = None
+    suite: Path
+    ttl: str = DEFAULT_TTL
+    out_dir: Path
+    baseline: str = "auto"
+    keep_on_failure: bool = False
+    workers: int | None = None
+    template: Path = PERF_TEMPLATE
+
+
+@dataclass(kw_only=True)
+class RunReport:
+    stack: str
+    release: str
+    target: str
+    exit_code: int = OK
+    verdict: str = ""
+    messages: list[str] = field(default_factory=list)
+    out_dir: str = ""
+    results: str = ""
+    leftovers: list[str] = field(default_factory=list)
+    status: str = ""
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "release": self.release,
+            "target": self.target,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "status": self.status,
+            "out_dir": self.out_dir,
+            "results": self.results,
+            "leftovers": len(self.leftovers),
+        }
+
+
+def run(opts: RunOptions, progress: Progress, use: Deps | None = None) -> RunReport:
+    """`perfenv run`: checks, manifest, up, suite, compare, and always teardown."""
+    use = use or current_deps()
+    # 1. Checks, before anything exists.
+    ttl_s = parse_ttl(opts.ttl)
+    template = load_template(opts.template)
+    suite = use.load_suite(opts.suite)
+    planned_s = use.planned_duration_s(suite)
+    use.check_parity(template)
+    target = use.target(opts.target)
+    stack = new_stack_name(opts.release)
+    estimate = use.check_cost(template, suite, stack=stack)
+    check_ttl(ttl_s, planned_s, setup_margin_s(target.name))
+    use.check_baseline(opts.baseline, suite, use.store())
+    return _Run(opts, use, target, template, suite, ttl_s, stack, estimate, progress).execute()
+
+
+class _Run:
+    """One ephemeral run after its checks passed."""
+
+    def __init__(
+        self,
+        opts: RunOptions,
+        use: Deps,
+        target: Target,
+        template: StackFile,
+        suite: Any,
+        ttl_s: float,
+        stack: str,
+        estimate: Any,
+        progress: Progress,
+    ) -> None:
+        self.opts, self.use, self.target, self.suite = opts, use, target, suite
+        self.template, self.ttl_s, self.progress = template, ttl_s, progress
+        self.stack, self.estimate = stack, estimate
+        self.bug: Exception | None = None
+        self.policy = SignalPolicy()
+        self.report = RunReport(
+            stack=self.stack, release=opts.release, target=target.name, out_dir=str(opts.out_dir)
+        )
+
+    def execute(self) -> RunReport:
+        codes: list[int] = []
+        with self.policy.installed():
+            store = self.use.store()
+            manifest = new_manifest(
+                stack=self.stack,
+                target=self.target.name,
+                backend=backend_of(self.target),
+                state_url=store.url,
+                release=self.opts.release,
+                tags={},
+                ttl_s=self.ttl_s,
+                out_dir=self.opts.out_dir,
+            )
+            tags = run_tags(self.template, self.stack, self.opts.release, manifest.expires_at)
+            # 2. The manifest, in the registry and the out dir, before anything is created.
+            self.writer = ManifestWriter(store, manifest.model_copy(update={"tags": tags}))
+            self.writer.write()
+            record_cost(store, self.estimate, release=self.opts.release, target=self.target.name)
+            self.progress(f"{self.stack}: manifest in {store.url} and {self.opts.out_dir}")
+            with Heartbeat(self.writer):
+                created = self._steps(tags, manifest.expires_at)
+                codes.append(self.report.exit_code)
+                if created:
+                    codes += self._finish()
+        if self.policy.interrupted:
+            codes.append(INTERRUPTED)
+            self.report.messages.append(f"interrupted by {self.policy.signal_name}")
+        self.report.exit_code = worst(*codes)
+        self.report.status = self.writer.manifest.status
+        if self.bug is not None and self.report.exit_code == INTERNAL:
+            raise self.bug  # torn down cleanly: the traceback is what is left to say
+        return self.report
+
+    def _steps(self, tags: dict[str, str], expires_at: str | None) -> bool:
+        """Up, health, suite; sets the run's own exit code. False if nothing was created."""
+        opts, report, policy = self.opts, self.report, self.policy
+        config = with_run(self.template, self.stack, opts.release, expires_at)
+        try:
+            with policy.step("up"):
+                up = self.target.up(self.stack, config, tags, self.progress)
+            url = str(up.outputs.get("service_url") or "")
+            self.writer.write(status="testing", service_url=url or None)
+            if up.simulated:
+                self.progress(
+                    f"{self.stack}: {len(up.simulated)} resources simulated, not realized"
+                )
+            if not url:
+                raise InfraError(f"{self.stack}: the stack has no service_url output")
+            assert config.environment is not None
+            with policy.step("health"):
+                self.use.wait_healthy(url.rstrip("/") + config.environment.app.health_path)
+            with policy.step("suite"):
+                outcome = self.use.run_suite(
+                    self.suite,
+                    url,
+                    opts.out_dir,
+                    release=opts.release,
+                    workers=opts.workers or 0,
+                    repeat=1,
+                    baseline=opts.baseline,
+                    extra=self._extra(tags, up),
+                    progress=self.progress,
+                )
+            report.exit_code = int(outcome.exit_code)
+            report.verdict = str(getattr(outcome, "verdict", "") or "")
+            report.results = str(getattr(outcome, "results_path", "") or "")
+        except StopRequested as stop:
+            report.messages.append(f"{stop} during {policy.current_step}: tearing down")
+        except PerfenvError as exc:
+            report.exit_code = exc.exit_code
+            report.messages.append(str(exc))
+            if isinstance(exc, BadInput) and policy.current_step == "up":
+                # The target refuses before creating anything (its contract): nothing to undo.
+                self.writer.unregister(status="done", pid=None, note=f"refused: {exc}")
+                return False
+        except Exception as exc:  # a bug: still tear down, then let it surface (exit 70)
+            self.bug = exc
+            report.exit_code = INTERNAL
+            report.messages.append(f"internal error during {policy.current_step}: tearing down")
+        return True
+
+    def _finish(self) -> list[int]:
+        """Teardown (or keep a failed stack with --keep-on-failure); the exit codes it adds."""
+        report, stack = self.report, self.stack
+        failed = report.exit_code != OK
+        if self.opts.keep_on_failure and failed and not self.policy.interrupted:
+            self.writer.write(status="kept", pid=None, note="--keep-on-failure")
+            report.messages.append(
+                f"{stack}: kept (--keep-on-failure) until {self.writer.manifest.expires_at}; "
+                f"perfenv down --stack {stack} removes it"
+            )
+            return []
+        try:
+            with self.policy.teardown():
+                result = teardown(self.target, stack, self.writer, self.progress)
+        except TeardownAbandoned:
+            self.writer.write(status="abandoned", pid=None, note="second SIGINT in teardown")
+            manifest_file = self.opts.out_dir / MANIFEST_NAME
+            report.messages.append(
+                f"{stack}: teardown abandoned; finish it with "
+                f"perfenv down --manifest {manifest_file}"
+            )
+            return [INTERRUPTED]
+        report.leftovers = result.leftovers
+        if result.clean:
+            return []
+        report.messages.append(teardown_message(stack, result))
+        if failed:
+            report.messages.append(f"and the run itself failed (exit {report.exit_code})")
+        return [INFRA]
+
+    def _extra(self, tags: dict[str, str], up: UpResult) -> dict[str, Any]:
+        """results.json's `environment` (and `cost`) sections."""
+        extra: dict[str, Any] = {
+            "environment": {
+                "stack": self.stack,
+                "target": self.target.name,
+                "backend": self.writer.manifest.backend,
+                "tags": tags,
+                "resources": up.resources,
+                "simulated": list(up.simulated),
+            }
+        }
+        cost = cost_section(self.estimate)
+        if cost is not None:
+            extra["cost"] = cost
+        return extra

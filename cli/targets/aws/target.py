@@ -1,0 +1,206 @@
+"""`AwsTarget`: the Target protocol over the Automation API, one work dir per stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cli.paths import home
+from cli.targets.aws import guards, tag_sweep
+from cli.targets.aws.automation import Automation, PulumiAutomation
+from cli.targets.aws.clients import ClientFactory, boto_client
+from cli.targets.aws.retries import T, retry
+from cli.targets.base import Progress, StackInfo, UpResult
+from infra.config import STACKS_DIR, StackFile
+
+EXPIRES_TAG = "perfenv:expires-at"
+
+
+def default_backend() -> str:
+    url = os.environ.get("PULUMI_BACKEND_URL")
+    if url:
+        return url
+    path = home() / "pulumi"
+    return f"file://{path}"
+
+
+class AwsTarget:
+    name = "aws"
+
+    def __init__(
+        self,
+        *,
+        backend: str | None = None,
+        automation: Automation | None = None,
+        client: ClientFactory = boto_client,
+        sleep: Callable[[float], None] = time.sleep,
+        attempts: int = 6,
+        base_delay_s: float = 2.0,
+    ) -> None:
+        self.backend = backend or default_backend()
+        self.automation = automation or PulumiAutomation(self.backend)
+        self.client, self.sleep = client, sleep
+        self.attempts, self.base_delay_s = attempts, base_delay_s
+
+    # work dirs and config ------------------------------------------------------------------
+
+    def work_dir(self, stack: str) -> Path:
+        path = home() / "runs" / stack
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @staticmethod
+    def config_map(config: StackFile) -> dict[str, Any]:
+        """The stack's config: the source file's `config:` plus the run's `perfenv:run`."""
+        from pulumi.automation import ConfigValue
+
+        raw = yaml.safe_load(config.path.read_text())["config"]
+        raw["perfenv:run"] = config.run.model_dump()
+        return {
+            key: ConfigValue(value=value if isinstance(value, str) else json.dumps(value))
+            for key, value in raw.items()
+        }
+
+    def region(self, stack: str) -> str:
+        """The stack's region: recorded at up, else its own stack file, else the perf template."""
+        recorded = home() / "runs" / stack / "region"
+        if recorded.exists():
+            return recorded.read_text().strip()
+        for path in (STACKS_DIR / f"Pulumi.{stack}.yaml", STACKS_DIR / "Pulumi.perf.yaml"):
+            if path.exists():
+                cfg = yaml.safe_load(path.read_text())["config"]
+                section = cfg.get("perfenv:environment") or cfg.get("perfenv:cost") or {}
+                return str(section.get("region") or cfg.get("aws:region"))
+        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+
+    # checks before anything is created --------------------------------------------------------
+
+    def _prepare(self) -> None:
+        guards.check_tools(self.backend, needs_cli=isinstance(self.automation, PulumiAutomation))
+
+    def check_account(self, region: str) -> str:
+        return guards.check_account(self.client, region)
+
+    def check_vcpu_quota(self, config: StackFile, region: str, progress: Progress) -> None:
+        guards.check_vcpu_quota(self.client, config, region, progress)
+
+    # the Target protocol ----------------------------------------------------------------------
+
+    def up(
+        self, stack: str, config: StackFile, tags: dict[str, str], progress: Progress
+    ) -> UpResult:
+        self._prepare()
+        region = (config.environment or config.cost).region  # type: ignore[union-attr]
+        self.check_account(region)
+        self.check_vcpu_quota(config, region, progress)
+        work = self.work_dir(stack)
+        (work / "region").write_text(region)
+        handle = self.automation.stack(stack, work, create=True)
+        handle.set_all_config(self.config_map(config))
+        for key, value in tags.items():
+            self._tag(handle, key, value, progress)
+        progress(f"{stack}: pulumi up (backend {self.backend})")
+        result = self._retry("up", lambda: handle.up(on_output=_quiet(progress), color="never"))
+        outputs = {key: getattr(out, "value", out) for key, out in result.outputs.items()}
+        changes = getattr(result.summary, "resource_changes", None) or {}
+        return UpResult(stack=stack, outputs=outputs, resources=int(sum(changes.values())))
+
+    def _tag(self, handle: Any, key: str, value: str, progress: Progress) -> None:
+        from pulumi.automation import CommandError
+
+        try:
+            handle.set_tag(key, value)
+        except CommandError as exc:  # DIY backends may refuse stack tags: the registry has them
+            progress(f"stack tag {key} not stored: {str(exc).strip().splitlines()[-1]}")
+
+    def destroy(self, stack: str, progress: Progress) -> None:
+        from pulumi.automation import ConcurrentUpdateError, StackNotFoundError
+
+        self._prepare()
+        work = self.work_dir(stack)
+        try:
+            handle = self.automation.stack(stack, work, create=False)
+        except StackNotFoundError:
+            progress(f"{stack}: no Pulumi stack; sweeping by tag")
+            self.sweep(stack, progress)
+            return
+        out = _quiet(progress)
+        try:
+            self._retry("refresh", lambda: handle.refresh(on_output=out, color="never"))
+        except ConcurrentUpdateError:
+            # A crashed run's lock: cancel it, forget pending creates, and sweep by tag after.
+            progress(f"{stack}: stale lock; cancelling and clearing pending creates")
+            handle.cancel()
+            self._retry(
+                "refresh",
+                lambda: handle.refresh(on_output=out, color="never", clear_pending_creates=True),
+            )
+        self._retry("destroy", lambda: handle.destroy(on_output=out, color="never"))
+        self.sweep(stack, progress)
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        handle = self.automation.stack(stack, self.work_dir(stack), create=False)
+        return {key: getattr(out, "value", out) for key, out in handle.outputs().items()}
+
+    def list_stacks(self) -> list[StackInfo]:
+        listing = home() / "runs" / ".list"
+        listing.mkdir(parents=True, exist_ok=True)
+        infos = []
+        for name, updated, tags in self.automation.list_stacks(listing):
+            expires = tags.get(EXPIRES_TAG)
+            infos.append(
+                StackInfo(
+                    name=name,
+                    target=self.name,
+                    tags=tags,
+                    created_at=updated or datetime.now(UTC),
+                    expires_at=_parse(expires) if expires else None,
+                )
+            )
+        return infos
+
+    def leftovers(self, stack: str) -> list[str]:
+        found = tag_sweep.tagged(self.client, stack, self.region(stack))
+        return [f"{kind} {ident}" for kind, ident in found]
+
+    def remove(self, stack: str) -> None:
+        self.automation.remove_stack(stack, self.work_dir(stack))
+        shutil.rmtree(home() / "runs" / stack, ignore_errors=True)
+
+    def sweep(self, stack: str, progress: Progress) -> None:
+        """Delete what still carries `perfenv:stack=<stack>`; see `tag_sweep.sweep`."""
+        tag_sweep.sweep(
+            self.client,
+            stack,
+            self.region(stack),
+            progress,
+            attempts=self.attempts,
+            sleep=self.sleep,
+            base_delay_s=self.base_delay_s,
+        )
+
+    def _retry(self, what: str, op: Callable[[], T]) -> T:
+        return retry(
+            what, op, attempts=self.attempts, sleep=self.sleep, base_delay_s=self.base_delay_s
+        )
+
+
+def _quiet(progress: Progress) -> Callable[[str], None]:
+    def forward(line: str) -> None:
+        if line.strip():
+            progress(f"  {line}")
+
+    return forward
+
+
+def _parse(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
