@@ -134,6 +134,16 @@ def _start() -> str:
             env=env,
             start_new_session=True,
         )
+    try:
+        return _wait_listening(proc)
+    except BaseException:
+        # Timed out, or interrupted (Ctrl-C, a stop request) while it started: nobody uses it
+        # yet (we hold the lock), so it must not outlive this start.
+        fleet.terminate(proc.pid)
+        raise
+
+
+def _wait_listening(proc: subprocess.Popen[bytes]) -> str:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         data = _read_pidfile()
@@ -144,7 +154,6 @@ def _start() -> str:
                 f"local emulator exited at start-up (code {proc.returncode}); see {_logfile()}"
             )
         time.sleep(0.05)
-    fleet.terminate(proc.pid)
     raise InfraError(
         f"local emulator did not listen within {START_TIMEOUT_S:.0f}s; see {_logfile()}"
     )
