@@ -77,6 +77,7 @@ def run(opts: RunOptions, progress: Progress, use: Deps | None = None) -> RunRep
     planned_s = use.planned_duration_s(suite)
     use.check_parity(template)
     target = use.target(opts.target)
+    target.preflight(template, progress)
     stack = new_stack_name(opts.release)
     estimate = use.check_cost(template, suite, stack=stack)
     check_ttl(ttl_s, planned_s, setup_margin_s(target.name))

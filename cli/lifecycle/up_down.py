@@ -48,6 +48,7 @@ def up_release(
     ttl_s = parse_ttl(ttl)
     template = load_template(template_path)
     target = use.target(target_name)
+    target.preflight(template, progress)
     stack = new_stack_name(release)
     policy = SignalPolicy()
     codes: list[int] = []
@@ -119,6 +120,7 @@ def up_stack(
     use = use or current_deps()
     config = load_config(STACKS_DIR / f"Pulumi.{stack}.yaml")
     target = use.target(target_name)
+    target.preflight(config, progress)
     tags = run_tags(config, stack, "", None)
     policy = SignalPolicy()
     with policy.installed():

@@ -32,6 +32,10 @@ class UpResult:
 class Target(Protocol):
     name: str  # "local" | "aws"
 
+    def preflight(self, config: StackFile, progress: Progress) -> None:
+        """What must hold before anything is created (tools, account, quota); BadInput if not."""
+        ...
+
     def up(
         self, stack: str, config: StackFile, tags: dict[str, str], progress: Progress
     ) -> UpResult:

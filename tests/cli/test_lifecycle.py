@@ -228,6 +228,16 @@ def test_a_refused_target_creates_nothing_and_leaves_no_registry_entry(
     assert _registry() == [] and not any(c.startswith("destroy") for c in target.calls)
 
 
+def test_a_failed_preflight_is_exit_2_before_any_manifest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    target = FakeTarget(refuse=BadInput("the Pulumi CLI is not installed"))
+    _use(monkeypatch, target)
+    result = _run(tmp_path / "out")
+    assert result.exit_code == 2 and "Pulumi CLI is not installed" in result.stderr
+    assert target.calls == [] and _registry() == [] and not (tmp_path / "out").exists()
+
+
 def test_the_perf_template_must_not_be_prod(tmp_path: Path, repo: Path) -> None:
     text = (repo / "stacks" / "Pulumi.perf.yaml").read_text().replace("kind: perf", "kind: prod")
     text = text.replace("isolated: true", "isolated: true")

@@ -29,6 +29,7 @@ class FakeTarget:
     up_error: Exception | None = None
     leak: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    refuse: Exception | None = None  # what preflight raises (a refused account, a missing CLI)
     configs: dict[str, StackFile] = field(default_factory=dict)
 
     @property
@@ -45,6 +46,10 @@ class FakeTarget:
     def _save(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(data))
+
+    def preflight(self, config: StackFile, progress: Progress) -> None:
+        if self.refuse is not None:
+            raise self.refuse
 
     def up(
         self, stack: str, config: StackFile, tags: dict[str, str], progress: Progress

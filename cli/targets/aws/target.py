@@ -94,13 +94,17 @@ class AwsTarget:
 
     # the Target protocol ----------------------------------------------------------------------
 
+    def preflight(self, config: StackFile, progress: Progress) -> None:
+        self._prepare()
+        region = _region(config)
+        self.check_account(region)
+        self.check_vcpu_quota(config, region, progress)
+
     def up(
         self, stack: str, config: StackFile, tags: dict[str, str], progress: Progress
     ) -> UpResult:
-        self._prepare()
-        region = (config.environment or config.cost).region  # type: ignore[union-attr]
-        self.check_account(region)
-        self.check_vcpu_quota(config, region, progress)
+        self.preflight(config, progress)  # also when called without the lifecycle's checks
+        region = _region(config)
         work = self.work_dir(stack)
         (work / "region").write_text(region)
         handle = self.automation.stack(stack, work, create=True)
@@ -204,3 +208,7 @@ def _quiet(progress: Progress) -> Callable[[str], None]:
 def _parse(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _region(config: StackFile) -> str:
+    return (config.environment or config.cost).region  # type: ignore[union-attr]

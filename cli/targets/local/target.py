@@ -30,6 +30,9 @@ class LocalTarget:
 
     # --- up ---------------------------------------------------------------------------------
 
+    def preflight(self, config: StackFile, progress: Progress) -> None:
+        """Nothing to check: the emulator needs no account, tool or quota."""
+
     def up(
         self, stack: str, config: StackFile, tags: dict[str, str], progress: Progress
     ) -> UpResult:
