@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cli.detached import spawn_detached
 from cli.errors import BadInput, InvalidMeasurement
 from cli.judge import Run, Stats, SummaryRun
 from cli.measurement import GeneratorHealth, LoadPlan
@@ -144,30 +145,22 @@ def run_command(suite: Suite, plan: LoadPlan, work_dir: Path, *, attempt: int = 
     args: str | list[str] = suite.command if isinstance(suite.command, str) else list(suite.command)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     log_path = work_dir / f"{stem}.log"
-    with log_path.open("wb") as log:
-        try:
-            proc = subprocess.Popen(
-                args,
-                shell=shell,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise BadInput(f"command: cannot run {args!r}: {exc.strerror}") from None
-        try:
-            code = proc.wait(timeout=plan.duration_s + GRACE_S)
-        except subprocess.TimeoutExpired:
-            _stop(proc)
-            raise InvalidMeasurement(
-                f"scenario {plan.scenario}: the command ran past its plan by {GRACE_S:g}s"
-                f" and was stopped (log: {log_path})"
-            ) from None
-        except BaseException:
-            _stop(proc)
-            raise
+    log_path.unlink(missing_ok=True)  # this run's output only
+    try:
+        proc = spawn_detached(args, log_path, env=env, shell=shell)
+    except OSError as exc:
+        raise BadInput(f"command: cannot run {args!r}: {exc.strerror}") from None
+    try:
+        code = proc.wait(timeout=plan.duration_s + GRACE_S)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        raise InvalidMeasurement(
+            f"scenario {plan.scenario}: the command ran past its plan by {GRACE_S:g}s"
+            f" and was stopped (log: {log_path})"
+        ) from None
+    except BaseException:
+        _stop(proc)
+        raise
     if shell and code == 127:
         raise BadInput(f"command: not found: {suite.command} (log: {log_path})")
     if not results_path.exists():

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from cli.detached import spawn_detached
 from cli.engine import wire
 from cli.errors import InfraError
 from cli.measurement import LoadPlan
@@ -61,23 +62,17 @@ class Generator:
 
     def _spawn(self, name: str, role: str, args: list[str]) -> None:
         command = [sys.executable, "-m", "locust", "-f", str(DRIVER), *args]
-        log = (self.workdir / f"{name}.log").open("wb")
         try:
             self.processes.append(
-                subprocess.Popen(
+                spawn_detached(
                     command,
+                    self.workdir / f"{name}.log",
                     cwd=self.workdir,  # no locust.conf or pyproject.toml of the caller's cwd
                     env=_child_env(self.plan_file, self.out_file, role),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
                 )
             )
         except OSError as exc:
             raise InfraError(f"cannot start the load generator: {exc}") from exc
-        finally:
-            log.close()
 
     def start(self) -> None:
         plan = self.plan

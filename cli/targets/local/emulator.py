@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cli.detached import spawn_detached
 from cli.errors import BadInput, InfraError
 from cli.paths import REPO, home
 from cli.targets.local import fleet, state
@@ -124,16 +125,8 @@ def ensure_running() -> str:
 def _start() -> str:
     _pidfile().unlink(missing_ok=True)
     env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false", "PYTHONUNBUFFERED": "1"}
-    with open(_logfile(), "ab") as log, open(os.devnull, "rb") as devnull:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", _MODULE, "serve", "--pidfile", str(_pidfile())],
-            stdin=devnull,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            env=env,
-            start_new_session=True,
-        )
+    command = [sys.executable, "-m", _MODULE, "serve", "--pidfile", str(_pidfile())]
+    proc = spawn_detached(command, _logfile(), cwd=REPO, env=env)
     try:
         return _wait_listening(proc)
     except BaseException:

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from cli.detached import spawn_detached
 from cli.errors import InfraError
 from cli.paths import REPO
 from cli.targets.local.state import ProcessRecord
@@ -60,17 +61,8 @@ def launch(template: list[str], log_dir: Path, label: str) -> ProcessRecord:
     port = free_port()
     command = command_for(template, port)
     log = log_dir / f"{label}-{port}.log"
-    log_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
-            proc = subprocess.Popen(
-                command,
-                stdin=devnull,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-                start_new_session=True,
-            )
+        proc = spawn_detached(command, log, cwd=REPO)
     except OSError as exc:
         raise InfraError(f"app.local_command {command[0]!r} cannot start: {exc}") from None
     _children[proc.pid] = proc
