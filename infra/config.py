@@ -27,6 +27,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+# libyaml's loader where it is built in: ~7x faster on many stack files (the cost report reads all)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 ENVIRONMENT_KEY = "perfenv:environment"
 COST_KEY = "perfenv:cost"
 RUN_KEY = "perfenv:run"
@@ -200,6 +203,18 @@ class AppConfig(Model):
     health_path: str = Field("/health", pattern=r"^/")
     port: int = Field(8080, gt=0, lt=65536)
     replicas: int = Scale(2, gt=0)
+    max_replicas: int = Scale(6, gt=0)  # the HorizontalPodAutoscaler's ceiling
+
+    @field_validator("max_replicas")
+    @classmethod
+    def _max_replicas(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("replicas")
+        if low is not None and value < low:
+            raise PydanticCustomError(
+                "bounds", "must be >= replicas (got {v} < {o})", {"v": value, "o": low}
+            )
+        return value
+
     cpu_limit: str = Scale("500m")
     memory_limit: str = Scale("512Mi")
 
@@ -375,7 +390,7 @@ def load_stack_file(path: Path) -> StackFile:
     """Read and validate one stack file; raises ConfigError with `file: field: message`."""
     where = _display(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_YAML_LOADER)
     except FileNotFoundError:
         raise ConfigError([f"{where}: (file): no such stack file"]) from None
     except yaml.YAMLError as exc:

@@ -189,7 +189,7 @@ class KubernetesApp(pulumi.ComponentResource):
                         "name": deployment.metadata.apply(_name),
                     },
                     "minReplicas": app.replicas,
-                    "maxReplicas": max(app.replicas, quota.pods),  # the quota caps it anyway
+                    "maxReplicas": app.max_replicas,
                     "metrics": [
                         {
                             "type": "Resource",

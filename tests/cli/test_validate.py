@@ -61,6 +61,12 @@ def test_min_above_max(stacks: Path) -> None:
     assert "must be >= desired (got 4 < 5)" in line
 
 
+def test_autoscaler_ceiling_below_replicas(stacks: Path) -> None:
+    edit(stacks, "staging", lambda env: env["app"].update(replicas=3, max_replicas=2))
+    line = one_error(run_validate(stacks), "Pulumi.staging.yaml", "app.max_replicas")
+    assert "must be >= replicas (got 2 < 3)" in line
+
+
 def test_overlapping_cidrs(stacks: Path) -> None:
     edit(stacks, "dev", lambda env: env["network"].update(cidr="10.20.0.0/16"))
     line = one_error(run_validate(stacks), "Pulumi.", "network.cidr")

@@ -13,7 +13,7 @@ def _k8s() -> Evaluation:
     args = KubernetesAppArgs(
         config=KubernetesConfig(namespace="perfenv-t"),
         quotas=QuotaConfig(),
-        app=AppConfig(replicas=2, cpu_limit="250m", memory_limit="256Mi"),
+        app=AppConfig(replicas=2, max_replicas=5, cpu_limit="250m", memory_limit="256Mi"),
         fleet=FleetConfig(min=1, desired=1, max=2),
         tags=Tags(environment="t", stack="t-stack", run=RUN),
         kubeconfig="apiVersion: v1\nkind: Config\n",
@@ -53,7 +53,7 @@ def test_app_containers_are_limited_and_autoscaled() -> None:
     assert container["resources"]["limits"] == {"cpu": "250m", "memory": "256Mi"}
     hpa = only(ev, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs["spec"]
     assert hpa["scaleTargetRef"]["kind"] == "Deployment"
-    assert hpa["minReplicas"] == 2 and hpa["maxReplicas"] >= 2
+    assert hpa["minReplicas"] == 2 and hpa["maxReplicas"] == 5
     assert only(ev, "kubernetes:core/v1:Service").inputs["spec"]["ports"][0]["targetPort"] == 8080
 
 
