@@ -117,6 +117,19 @@ def record_cost(store: Store, estimate: Any, *, release: str, target: str) -> No
     write_cost_record(store, estimate=estimate, release=release, target=target, started_at=now())
 
 
+def ttl_estimate(config: StackFile, stack: str, ttl_s: float) -> Any:
+    """What a stack up for its whole TTL can cost (`perfenv up --release` has no suite)."""
+    from decimal import Decimal
+
+    from cli.cost.estimate import estimate_environment
+    from cli.cost.prices import load_prices
+
+    if config.environment is None:
+        return None
+    hours = (Decimal(ttl_s) / 3600).quantize(Decimal("0.01"))
+    return estimate_environment(stack, config.environment, hours, load_prices())
+
+
 def close_cost(store: Store, stack: str) -> None:
     try:
         from cli.cost.records import close_cost_record

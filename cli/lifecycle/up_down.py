@@ -15,6 +15,8 @@ from cli.lifecycle.checks import (
     load_config,
     load_template,
     parse_ttl,
+    record_cost,
+    ttl_estimate,
 )
 from cli.lifecycle.cleanup import _teardown_codes
 from cli.lifecycle.naming import backend_of, new_stack_name, run_tags, target_for, with_run
@@ -69,6 +71,9 @@ def up_release(
         tags = run_tags(template, stack, release, manifest.expires_at)
         writer = ManifestWriter(store, manifest.model_copy(update={"tags": tags}))
         writer.write()
+        record_cost(
+            store, ttl_estimate(template, stack, ttl_s), release=release, target=target.name
+        )
         try:
             with policy.step("up"):
                 up = target.up(

@@ -424,6 +424,18 @@ def test_reap_leaves_stacks_without_perfenv_tags_or_expiry(fake: FakeTarget) -> 
     assert set(fake.resources()) == {"dev", "someone-else"}
 
 
+def test_an_ephemeral_up_is_a_costed_run_until_it_is_down(fake: FakeTarget) -> None:
+    up = runner.invoke(app, ["up", "--release", "3.1.0", "--ttl", "2h", "--format", "json"])
+    assert up.exit_code == 0, up.output
+    stack = json.loads(up.stdout)["stack"]
+    record = open_store().get(f"costs/{stack}.json")
+    assert record is not None and record["release"] == "3.1.0"
+    assert record["estimate"]["hours"] == "2" and record.get("ended_at") is None
+    assert runner.invoke(app, ["down", "--stack", stack]).exit_code == 0
+    closed = open_store().get(f"costs/{stack}.json")
+    assert closed is not None and closed["ended_at"]
+
+
 def test_up_and_down_a_long_lived_stack(fake: FakeTarget) -> None:
     up = runner.invoke(app, ["up", "--stack", "dev", "--format", "json"])
     assert up.exit_code == 0, up.output
