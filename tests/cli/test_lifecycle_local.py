@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from cli.paths import REPO
+from cli.targets.local import fleet
 
 pytestmark = pytest.mark.slow
 PERFENV = [sys.executable, "-m", "cli.main"]
@@ -254,6 +255,7 @@ def test_sigint_during_up_tears_down_and_exits_130(tmp_path: Path) -> None:
     log = (tmp_path / "out.log").read_text()
     assert proc.returncode == 130, log[-3000:]
     assert _aws_leftovers(manifest["stack"]) == []
+    assert fleet.marked(manifest["stack"]) == []  # no app process, recorded or not
     assert _registry() == []
 
 

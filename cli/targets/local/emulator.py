@@ -172,7 +172,7 @@ def stop(force: bool = False) -> dict[str, Any]:
                 "down them first (or --force to forget them)"
             )
         for name in stacks:
-            fleet.stop(state.load(name).processes)
+            fleet.stop_stack(name, state.load(name).processes)
             state.remove(name)
         data = _read_pidfile()
         stopped = None

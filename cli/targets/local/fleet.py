@@ -23,6 +23,9 @@ from cli.paths import REPO
 from cli.targets.local.state import ProcessRecord
 
 HEALTH_TIMEOUT_S = 30.0
+# Set in each app process's environment: a Ctrl-C between its start and its pid being recorded
+# must not leave it running unseen, so destroy and the leftovers check also look for the mark.
+STACK_ENV = "PERFENV_STACK"
 _POLL_S = 0.05
 # The app processes this process started: kept so their exit status stays ours to read.
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -56,13 +59,16 @@ def command_for(template: list[str], port: int) -> list[str]:
     ]
 
 
-def launch(template: list[str], log_dir: Path, label: str) -> ProcessRecord:
+def launch(
+    template: list[str], log_dir: Path, label: str, stack: str | None = None
+) -> ProcessRecord:
     """Start one app process on a free port, detached; `wait_healthy` checks it."""
     port = free_port()
     command = command_for(template, port)
     log = log_dir / f"{label}-{port}.log"
     try:
-        proc = spawn_detached(command, log, cwd=REPO)
+        env = {**os.environ, STACK_ENV: stack} if stack else None
+        proc = spawn_detached(command, log, cwd=REPO, env=env)
     except OSError as exc:
         raise InfraError(f"app.local_command {command[0]!r} cannot start: {exc}") from None
     _children[proc.pid] = proc
@@ -127,6 +133,33 @@ def stop(processes: list[ProcessRecord]) -> None:
     for proc in processes:
         if alive(proc):
             terminate(proc.pid)
+
+
+def marked(stack: str) -> list[int]:
+    """Live processes whose environment carries the stack's mark, recorded or not."""
+    mark = f"{STACK_ENV}={stack}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if mark in environ.split(b"\0") and start_time(int(entry.name)) is not None:
+            pids.append(int(entry.name))
+    return pids
+
+
+def stop_stack(stack: str, processes: list[ProcessRecord]) -> None:
+    """Stop the stack's recorded processes, then any marked one the record missed."""
+    stop(processes)
+    for pid in marked(stack):
+        terminate(pid)
+
+
+def live_pids(stack: str, processes: list[ProcessRecord]) -> list[int]:
+    return sorted({p.pid for p in processes if alive(p)} | set(marked(stack)))
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

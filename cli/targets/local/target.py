@@ -54,7 +54,9 @@ class LocalTarget:
             if app is not None:  # it starts while the program is evaluated; checked after
                 progress(f"starting the app: {' '.join(app.local_command)}")
                 stack_state.processes = [
-                    fleet.launch(app.local_command, state.stacks_dir(), f"{stack}-app{index}")
+                    fleet.launch(
+                        app.local_command, state.stacks_dir(), f"{stack}-app{index}", stack
+                    )
                     for index in range(APP_PROCESSES)
                 ]
                 state.save(stack_state)
@@ -69,7 +71,7 @@ class LocalTarget:
             stack_state.status = "up"
             state.save(stack_state)
         except BaseException as exc:
-            fleet.stop(stack_state.processes)  # destroy would too; no reason to wait for it
+            fleet.stop_stack(stack, stack_state.processes)  # destroy would too; why wait
             with contextlib.suppress(Exception):
                 failed = state.load(stack)
                 failed.status, failed.error = "failed", str(exc) or type(exc).__name__
@@ -146,7 +148,7 @@ class LocalTarget:
         state.save(stack_state)
         if stack_state.processes:
             progress(f"stopping {len(stack_state.processes)} app process(es)")
-            fleet.stop(stack_state.processes)
+        fleet.stop_stack(stack, stack_state.processes)
         live = emulator.endpoint()
         if live != stack_state.endpoint:
             # The emulator that held this stack is gone, and its resources with its memory.
@@ -214,11 +216,8 @@ class LocalTarget:
         from cli.targets.local import leftovers
 
         stack_state = state.load(stack) if state.exists(stack) else None
-        found = [
-            f"process {p.pid}"
-            for p in (stack_state.processes if stack_state else [])
-            if fleet.alive(p)
-        ]
+        recorded = stack_state.processes if stack_state else []
+        found = [f"process {pid}" for pid in fleet.live_pids(stack, recorded)]
         live = emulator.endpoint()
         if live is not None:
             regions = stack_state.regions() if stack_state else set()

@@ -116,6 +116,20 @@ def test_fleet_starts_health_checks_and_stops_a_process(tmp_path: Path) -> None:
     assert not fleet.alive(proc)
 
 
+def test_an_unrecorded_app_process_is_found_by_its_mark_and_stopped(tmp_path: Path) -> None:
+    # What a Ctrl-C between an app's start and its pid being recorded leaves behind.
+    command = ["{python}", "-c", "import time; time.sleep(60)"]
+    proc = fleet.launch(command, tmp_path, "app", "perf-mark-1")
+    try:
+        assert fleet.marked("perf-mark-1") == [proc.pid]
+        assert fleet.live_pids("perf-mark-1", []) == [proc.pid]
+        assert fleet.marked("perf-mark-2") == []
+        fleet.stop_stack("perf-mark-1", [])
+        assert not fleet.alive(proc) and fleet.marked("perf-mark-1") == []
+    finally:
+        fleet.stop([proc])
+
+
 def test_fleet_reports_an_app_that_exits(tmp_path: Path) -> None:
     with pytest.raises(InfraError, match="exited with code 3"):
         fleet.start(["{python}", "-c", "raise SystemExit(3)"], "/health", tmp_path, "bad")
