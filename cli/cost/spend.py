@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -73,26 +74,23 @@ class Spend:
         return found
 
     def environment(self, month: str, env: str) -> Decimal | Gap:
-        found = self._month(month)
-        if isinstance(found, Gap):
-            return found
-        tagged = {k for k in found.by_env if k}
-        if not tagged:
-            return Gap(f"{ENV_TAG} is not an active cost-allocation tag yet (all spend untagged)")
-        if env not in found.by_env:
-            return Gap(f"no spend tagged {ENV_TAG}={env} in {month}")
-        return cents(found.by_env[env])
+        return self._tagged(month, ENV_TAG, env, lambda found: found.by_env)
 
     def stack(self, month: str, stack: str) -> Decimal | Gap:
+        return self._tagged(month, STACK_TAG, stack, lambda found: found.by_stack)
+
+    def _tagged(
+        self, month: str, tag: str, value: str, by: Callable[[MonthSpend], dict[str, Decimal]]
+    ) -> Decimal | Gap:
         found = self._month(month)
         if isinstance(found, Gap):
             return found
-        tagged = {k for k in found.by_stack if k}
-        if not tagged:
-            return Gap(f"{STACK_TAG} is not an active cost-allocation tag yet (all spend untagged)")
-        if stack not in found.by_stack:
-            return Gap(f"no spend tagged {STACK_TAG}={stack} in {month}")
-        return cents(found.by_stack[stack])
+        spend = by(found)
+        if not any(spend):  # only the untagged ("") group: the tag is not active yet
+            return Gap(f"{tag} is not an active cost-allocation tag yet (all spend untagged)")
+        if value not in spend:
+            return Gap(f"no spend tagged {tag}={value} in {month}")
+        return cents(spend[value])
 
 
 def _tag_value(key: str) -> str:
