@@ -191,6 +191,9 @@ def serve(pidfile: Path) -> None:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the log
+    # Warm up before listening: moto imports its backends lazily, and an import racing the
+    # same import in a request thread can end in a _DeadlockError that kills this process.
+    _warm(get_backend)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -207,7 +210,6 @@ def serve(pidfile: Path) -> None:
     tmp.write_text(json.dumps({"pid": os.getpid(), "endpoint": f"http://{host}:{port}"}))
     os.replace(tmp, pidfile)
     print(f"moto server listening on http://{host}:{port}", flush=True)
-    _warm(get_backend)
     while True:
         signal.pause()
 
