@@ -15,7 +15,6 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from cli.cost.aws_clients import BILLING_REGION, Asker, Clients
@@ -57,15 +56,13 @@ class AlarmFacts:
 
 def _describe(clients: Clients, asker: Asker, region: str) -> list[Alarm] | Gap:
     cw = clients.client("cloudwatch", region)
+    pages = asker.pages(
+        f"CloudWatch alarms ({region})", cw.describe_alarms, MAX_PAGES, MaxRecords=100
+    )
+    if isinstance(pages, Gap):
+        return pages
     alarms: list[Alarm] = []
-    token: str | None = None
-    for _ in range(MAX_PAGES):
-        kwargs: dict[str, Any] = {"MaxRecords": 100}
-        if token:
-            kwargs["NextToken"] = token
-        page = asker.ask(f"CloudWatch alarms ({region})", partial(cw.describe_alarms, **kwargs))
-        if isinstance(page, Gap):
-            return page
+    for page in pages:
         for raw in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
             alarms.append(
                 Alarm(
@@ -79,9 +76,6 @@ def _describe(clients: Clients, asker: Asker, region: str) -> list[Alarm] | Gap:
                     threshold=raw.get("Threshold"),
                 )
             )
-        token = page.get("NextToken")
-        if not token:
-            break
     return alarms
 
 
@@ -89,26 +83,19 @@ def _history(
     clients: Clients, asker: Asker, region: str, now: datetime
 ) -> list[dict[str, Any]] | Gap:
     cw = clients.client("cloudwatch", region)
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    for _ in range(MAX_PAGES):
-        kwargs: dict[str, Any] = {
-            "HistoryItemType": "StateUpdate",
-            "StartDate": now - timedelta(days=HISTORY_DAYS),
-            "EndDate": now,
-            "MaxRecords": 100,
-            "ScanBy": "TimestampDescending",
-        }
-        if token:
-            kwargs["NextToken"] = token
-        page = asker.ask("CloudWatch alarm history", partial(cw.describe_alarm_history, **kwargs))
-        if isinstance(page, Gap):
-            return page
-        items += page.get("AlarmHistoryItems", [])
-        token = page.get("NextToken")
-        if not token:
-            break
-    return items
+    pages = asker.pages(
+        "CloudWatch alarm history",
+        cw.describe_alarm_history,
+        MAX_PAGES,
+        HistoryItemType="StateUpdate",
+        StartDate=now - timedelta(days=HISTORY_DAYS),
+        EndDate=now,
+        MaxRecords=100,
+        ScanBy="TimestampDescending",
+    )
+    if isinstance(pages, Gap):
+        return pages
+    return [item for page in pages for item in page.get("AlarmHistoryItems", [])]
 
 
 def _transition(item: dict[str, Any]) -> str:

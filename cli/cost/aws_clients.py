@@ -115,6 +115,23 @@ class Asker:
         except Exception as exc:  # noqa: BLE001 - botocore errors are classified below
             return self._classify(api, exc)
 
+    def pages(
+        self, api: str, call: Callable[..., dict[str, Any]], max_pages: int, **kwargs: Any
+    ) -> list[dict[str, Any]] | Gap:
+        """Every page of a `NextToken`-paged call (at most max_pages), or a failed page's Gap."""
+        out: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(max_pages):
+            more = {"NextToken": token} if token else {}
+            page = self.ask(api, lambda: call(**kwargs, **more))  # noqa: B023 - called at once
+            if isinstance(page, Gap):
+                return page
+            out.append(page)
+            token = page.get("NextToken")
+            if not token:
+                break
+        return out
+
     def _classify(self, api: str, exc: Exception) -> Gap:
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from cli.cost.aws_clients import Asker, Clients
@@ -95,48 +94,38 @@ def _account_notifications(
     budgets_api: Any, asker: Asker, account: str
 ) -> dict[str, list[Notification]] | Gap:
     """Every budget's notifications in one paged call, where the API offers it."""
+    pages = asker.pages(
+        "budget notifications for account API",
+        budgets_api.describe_budget_notifications_for_account,
+        MAX_PAGES,
+        AccountId=account,
+        MaxResults=100,
+    )
+    if isinstance(pages, Gap):
+        return pages
     out: dict[str, list[Notification]] = {}
-    token: str | None = None
-    for _ in range(MAX_PAGES):
-        kwargs: dict[str, Any] = {"AccountId": account, "MaxResults": 100}
-        if token:
-            kwargs["NextToken"] = token
-        page = asker.ask(
-            "budget notifications for account API",
-            partial(budgets_api.describe_budget_notifications_for_account, **kwargs),
-        )
-        if isinstance(page, Gap):
-            return page
+    for page in pages:
         for entry in page.get("BudgetNotificationsForAccount", []):
             out.setdefault(str(entry["BudgetName"]), []).extend(
                 _notification(n) for n in entry.get("Notifications", [])
             )
-        token = page.get("NextToken")
-        if not token:
-            break
     return out
 
 
 def _notifications(
     budgets_api: Any, asker: Asker, account: str, name: str
 ) -> list[Notification] | Gap:
-    out: list[dict[str, Any]] = []
-    token: str | None = None
-    for _ in range(MAX_PAGES):
-        kwargs: dict[str, Any] = {"AccountId": account, "BudgetName": name, "MaxResults": 100}
-        if token:
-            kwargs["NextToken"] = token
-        page = asker.ask(
-            "budget notifications API",
-            partial(budgets_api.describe_notifications_for_budget, **kwargs),
-        )
-        if isinstance(page, Gap):
-            return page
-        out += page.get("Notifications", [])
-        token = page.get("NextToken")
-        if not token:
-            break
-    return [_notification(n) for n in out]
+    pages = asker.pages(
+        "budget notifications API",
+        budgets_api.describe_notifications_for_budget,
+        MAX_PAGES,
+        AccountId=account,
+        BudgetName=name,
+        MaxResults=100,
+    )
+    if isinstance(pages, Gap):
+        return pages
+    return [_notification(n) for page in pages for n in page.get("Notifications", [])]
 
 
 def _subscribers(
@@ -160,19 +149,12 @@ def fetch_budgets(clients: Clients, asker: Asker, envs: list[str]) -> dict[str, 
         return identity
     account = str(identity["Account"])
     api = clients.client("budgets")
-    listed: list[dict[str, Any]] = []
-    token: str | None = None
-    for _ in range(MAX_PAGES):
-        kwargs: dict[str, Any] = {"AccountId": account, "MaxResults": 100}
-        if token:
-            kwargs["NextToken"] = token
-        page = asker.ask("Budgets API", partial(api.describe_budgets, **kwargs))
-        if isinstance(page, Gap):
-            return page
-        listed += page.get("Budgets", [])
-        token = page.get("NextToken")
-        if not token:
-            break
+    pages = asker.pages(
+        "Budgets API", api.describe_budgets, MAX_PAGES, AccountId=account, MaxResults=100
+    )
+    if isinstance(pages, Gap):
+        return pages
+    listed = [budget for page in pages for budget in page.get("Budgets", [])]
     matched = match_budgets(listed, envs)
     infos = {
         env: BudgetInfo(
