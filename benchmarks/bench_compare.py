@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cli.compare import compare_results
-from cli.compare.scaling import scaled_results
+from perfenv.cli.compare import compare_results
+from perfenv.cli.compare.scaling import scaled_results
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "compare"
 

@@ -70,11 +70,11 @@ def _months() -> list[date]:
 def _seed(url: str, state: Path) -> None:
     import boto3
 
-    from cli.cost.estimate import estimate_environment
-    from cli.cost.prices import load_prices
-    from cli.cost.records import close_cost_record, write_cost_record
-    from cli.cost.stacks import environment_stack
-    from cli.store import open_store
+    from perfenv.cli.cost.estimate import estimate_environment
+    from perfenv.cli.cost.prices import load_prices
+    from perfenv.cli.cost.records import close_cost_record, write_cost_record
+    from perfenv.cli.cost.stacks import environment_stack
+    from perfenv.cli.state.store import open_store
 
     kw: dict[str, Any] = {
         "endpoint_url": url,
@@ -176,11 +176,11 @@ def _seed(url: str, state: Path) -> None:
 
 def once(endpoint: str, stacks: Path, state: str, fmt: str) -> None:
     """One report, as the command builds it (run in a fresh process by the benchmark)."""
-    from cli.cost.aws_clients import Clients
-    from cli.cost.output import report_text
-    from cli.cost.report import build_report
-    from cli.render import Format
-    from cli.store import open_store
+    from perfenv.cli.cost.aws_clients import Clients
+    from perfenv.cli.cost.output import report_text
+    from perfenv.cli.cost.report import build_report
+    from perfenv.cli.render import Format
+    from perfenv.cli.state.store import open_store
 
     clients = Clients(target="local", endpoint=endpoint)
     report = build_report(

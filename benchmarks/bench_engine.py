@@ -37,9 +37,9 @@ if str(REPO) not in sys.path:  # run as a script: make cli/ and examples/ import
 
 from hdrh.histogram import HdrHistogram  # noqa: E402
 
-from cli.engine import run_plan  # noqa: E402
-from cli.measurement import LoadPlan, RequestSpec, ScenarioMeasurement  # noqa: E402
-from examples.service.launch import running_service  # noqa: E402
+from perfenv.cli.engine import run_plan  # noqa: E402
+from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec, ScenarioMeasurement  # noqa: E402
+from perfenv.examples.service.launch import running_service  # noqa: E402
 
 Row = dict[str, float]
 

@@ -15,9 +15,10 @@ import os
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
-from cli.targets.local import LocalTarget, emulator
-from infra.config import STACKS_DIR, load_stack_file
+from perfenv.cli.targets.local import LocalTarget, emulator
+from perfenv.infra.config import load_stack_file
 
 
 def main() -> None:
@@ -25,7 +26,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     os.environ["PERFENV_HOME"] = tempfile.mkdtemp(prefix="perfenv-bench-local-")
-    config = load_stack_file(STACKS_DIR / "Pulumi.perf.yaml")
+    config = load_stack_file(Path(__file__).resolve().parent.parent / "stacks" / "Pulumi.perf.yaml")
     target = LocalTarget()
 
     started = time.perf_counter()

@@ -60,7 +60,7 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO))
-    from cli.suite import load_suite, planned_duration_s
+    from perfenv.cli.verdict.suite import load_suite, planned_duration_s
 
     planned = planned_duration_s(load_suite(args.suite))
     perfenv = str(REPO / ".venv" / "bin" / "perfenv")

@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli.durations import parse_duration
-from cli.store import open_store
-from cli.suite import parse_suite
-from cli.testrun import run_suite
+from perfenv.cli.durations import parse_duration
+from perfenv.cli.lifecycle.testrun import run_suite
+from perfenv.cli.state.store import open_store
+from perfenv.cli.verdict.suite import parse_suite
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "tests" / "fixtures" / "compare"
@@ -37,7 +37,15 @@ def start_service(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     ready = work / "ready"
     log = (work / "service.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "examples.service", "--port", "0", "--ready-file", str(ready)]
+        [
+            sys.executable,
+            "-m",
+            "perfenv.examples.service",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ]
         + list(SERVICE_ARGS),
         cwd=REPO,
         stdin=subprocess.DEVNULL,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 # Importing each command module registers its commands on the shared app.
-from cli.commands import app
-from cli.commands import config as _config  # noqa: F401
-from cli.commands import cost as _cost  # noqa: F401
-from cli.commands import lifecycle as _lifecycle  # noqa: F401
-from cli.commands import local as _local  # noqa: F401
-from cli.commands import suite as _suite  # noqa: F401
+from perfenv.cli.commands import app
+from perfenv.cli.commands import config as _config  # noqa: F401
+from perfenv.cli.commands import cost as _cost  # noqa: F401
+from perfenv.cli.commands import lifecycle as _lifecycle  # noqa: F401
+from perfenv.cli.commands import local as _local  # noqa: F401
+from perfenv.cli.commands import suite as _suite  # noqa: F401
 
 __all__ = ["app", "main"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,14 +26,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from perfenv.infra.errors import ConfigError as ConfigError  # re-exported
+
 # libyaml's loader where it is built in: ~7x faster on many stack files (the cost report reads all)
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 ENVIRONMENT_KEY = "perfenv:environment"
 COST_KEY = "perfenv:cost"
 RUN_KEY = "perfenv:run"
-STACKS_DIR = Path(__file__).resolve().parent.parent / "stacks"
-STACKS_DIR_ENV = "PERFENV_STACKS_DIR"  # overrides STACKS_DIR (tests point it at tmp copies)
 MIN_SUBNET_PREFIX = 28  # AWS refuses subnets smaller than /28
 
 
@@ -198,7 +197,7 @@ class AppConfig(Model):
     image: str = "ghcr.io/perfenv/reference-service:latest"
     user_data: str = ""
     local_command: list[str] = Field(
-        default_factory=lambda: ["{python}", "-m", "examples.service", "--port", "{port}"]
+        default_factory=lambda: ["{python}", "-m", "perfenv.examples.service", "--port", "{port}"]
     )
     health_path: str = Field("/health", pattern=r"^/")
     port: int = Field(8080, gt=0, lt=65536)
@@ -309,14 +308,6 @@ class RunConfig(Model):
 # --- loading -------------------------------------------------------------------------------
 
 
-class ConfigError(ValueError):
-    """Bad stack config. `lines` are `file: field: message`, one per problem."""
-
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
-
-
 class StackFile(Model):
     """One `stacks/Pulumi.<stack>.yaml`, validated."""
 
@@ -423,9 +414,10 @@ def check_disjoint(files: Iterable[StackFile]) -> list[str]:
 
 
 def default_stacks_dir() -> Path:
-    """`$PERFENV_STACKS_DIR` if set, else the checkout's `stacks/`."""
-    override = os.environ.get(STACKS_DIR_ENV)
-    return Path(override) if override else STACKS_DIR
+    """The current project's stack config dir (`perfenv.infra.project`)."""
+    from perfenv.infra.project import stacks_dir
+
+    return stacks_dir()
 
 
 def load_all(stacks_dir: Path | None = None) -> list[StackFile]:

@@ -16,8 +16,8 @@ import pulumi_aws.cloudwatch
 import pulumi_aws.costexplorer
 import pulumi_aws.sns
 
-from infra.config import CostConfig, StackFile
-from infra.tags import tag_key
+from perfenv.infra.config import CostConfig, StackFile
+from perfenv.infra.tags import tag_key
 
 BILLING_PERIOD_S = 21600  # EstimatedCharges has data a few times a day
 ALWAYS_NOTIFY_ACTUAL = (80.0, 100.0)

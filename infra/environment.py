@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.config import EnvironmentConfig
-from infra.fleet import Fleet, FleetArgs
-from infra.kubernetes import KubernetesApp, KubernetesAppArgs
-from infra.load_balancer import LoadBalancer, LoadBalancerArgs
-from infra.monitoring import Monitoring, MonitoringArgs
-from infra.network import Network, NetworkArgs
-from infra.tags import Tags
+from perfenv.infra.config import EnvironmentConfig
+from perfenv.infra.fleet import Fleet, FleetArgs
+from perfenv.infra.kubernetes import KubernetesApp, KubernetesAppArgs
+from perfenv.infra.load_balancer import LoadBalancer, LoadBalancerArgs
+from perfenv.infra.monitoring import Monitoring, MonitoringArgs
+from perfenv.infra.network import Network, NetworkArgs
+from perfenv.infra.tags import Tags
 
 
 @dataclass(frozen=True, kw_only=True)

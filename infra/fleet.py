@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws.autoscaling
 import pulumi_aws.ec2
 
-from infra.config import AppConfig, FleetConfig
+from perfenv.infra.config import AppConfig, FleetConfig
 
 ROOT_DEVICE = "/dev/xvda"
 HEALTH_CHECK_GRACE_S = 120

@@ -11,8 +11,8 @@ from typing import Any
 
 import pulumi
 
-from infra.config import AppConfig, FleetConfig, KubernetesConfig, QuotaConfig
-from infra.tags import Tags
+from perfenv.infra.config import AppConfig, FleetConfig, KubernetesConfig, QuotaConfig
+from perfenv.infra.tags import Tags
 
 SERVICE_PORT = 80
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws.lb
 
-from infra.config import AppConfig, LoadBalancerConfig
+from perfenv.infra.config import AppConfig, LoadBalancerConfig
 
 HTTP_PORT = 80
 HTTPS_PORT = 443

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws.cloudwatch
 import pulumi_aws.sns
 
-from infra.config import AlarmConfig
+from perfenv.infra.config import AlarmConfig
 
 PERIOD_S = 60
 EVALUATION_PERIODS = 3

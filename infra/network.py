@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws
 import pulumi_aws.ec2
 
-from infra.config import NetworkConfig
-from infra.flow_logs import FlowLogs, FlowLogsArgs
+from perfenv.infra.config import NetworkConfig
+from perfenv.infra.flow_logs import FlowLogs, FlowLogsArgs
 
 ALL_TRAFFIC = "0.0.0.0/0"
 EPHEMERAL_PORTS = (1024, 65535)

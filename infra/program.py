@@ -11,17 +11,46 @@ from pathlib import Path
 
 import pulumi
 
-from infra.config import StackFile, environment_files, load_all
-from infra.tags import Tags
+from perfenv.infra.config import (
+    COST_KEY,
+    ENVIRONMENT_KEY,
+    RUN_KEY,
+    StackFile,
+    default_stacks_dir,
+    environment_files,
+    load_all,
+    parse_config,
+)
+from perfenv.infra.tags import Tags
 
 KUBECONFIG_ENV = "PERFENV_KUBECONFIG"
+
+
+def main() -> None:
+    """The program of a perfenv project: build the current stack from its Pulumi config.
+
+    A project's `__main__.py` calls this (what `perfenv init` writes); compose your own
+    resources around it there.
+    """
+    config = pulumi.Config("perfenv")
+    raw = {
+        key: value
+        for key, value in (
+            (ENVIRONMENT_KEY, config.get_object("environment")),
+            (COST_KEY, config.get_object("cost")),
+            (RUN_KEY, config.get_object("run")),
+        )
+        if value is not None
+    }
+    stack = pulumi.get_stack()
+    build(parse_config(default_stacks_dir() / f"Pulumi.{stack}.yaml", raw), stack)
 
 
 def build(stack: StackFile, stack_name: str, *, stacks_dir: Path | None = None) -> None:
     """Create the stack's resources and export its outputs.
 
     The cost stack reads every environment stack file under `stacks_dir` (default:
-    `infra.config.default_stacks_dir()`).
+    `perfenv.infra.config.default_stacks_dir()`).
     """
     if stack.environment is not None:
         _build_environment(stack, stack_name)
@@ -44,7 +73,7 @@ def aws_provider(
 
 
 def _build_environment(stack: StackFile, stack_name: str) -> None:
-    from infra.environment import Environment, EnvironmentArgs
+    from perfenv.infra.environment import Environment, EnvironmentArgs
 
     config = stack.environment
     assert config is not None
@@ -68,7 +97,7 @@ def _build_environment(stack: StackFile, stack_name: str) -> None:
 
 
 def _build_cost(stack: StackFile, stack_name: str, stacks_dir: Path | None) -> None:
-    from infra.cost_guardrails import CostGuardrails, CostGuardrailsArgs
+    from perfenv.infra.cost_guardrails import CostGuardrails, CostGuardrailsArgs
 
     config = stack.cost
     assert config is not None

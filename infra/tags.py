@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from infra.config import RunConfig
+from perfenv.infra.config import RunConfig
 
 PROJECT = "perfenv"
 TAG_PREFIX = "perfenv:"

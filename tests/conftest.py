@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+STACKS_DIR = REPO / "stacks"
 
 
 @pytest.fixture(autouse=True)
@@ -23,6 +24,7 @@ def no_real_cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test-only")
     monkeypatch.setenv("PERFENV_STATE_URL", f"file://{tmp_path / 'state'}")
     monkeypatch.setenv("PERFENV_HOME", str(tmp_path / "perfenv-home"))
+    monkeypatch.setenv("PERFENV_PROJECT", str(REPO))  # this repo's root is a perfenv project
 
 
 @pytest.fixture

@@ -8,16 +8,20 @@ stderr and their exit code.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from cli.errors import INTERNAL, INTERRUPTED, PerfenvError
-from cli.render import Format, render
+from perfenv.cli.errors import BAD_INPUT, INTERNAL, INTERRUPTED, PerfenvError
+from perfenv.cli.render import Format, render
+from perfenv.infra.errors import ConfigError
+from perfenv.infra.project import PROJECT_ENV
 
 stderr = Console(stderr=True, highlight=False)
 
@@ -30,6 +34,24 @@ app = typer.Typer(
 )
 cost_app = typer.Typer(help="Cost reports, estimates and the price table.", no_args_is_help=True)
 local_app = typer.Typer(help="The embedded AWS emulator of the local target.", no_args_is_help=True)
+
+
+@app.callback()
+def _project(
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project",
+            envvar=PROJECT_ENV,
+            help="The Pulumi project (default: the nearest Pulumi.yaml upward from here).",
+        ),
+    ] = None,
+) -> None:
+    # Through the environment, so every process perfenv starts works on the same project.
+    if project is not None:
+        os.environ[PROJECT_ENV] = str(project.expanduser().resolve())
+
+
 app.add_typer(cost_app, name="cost")
 app.add_typer(local_app, name="local")
 
@@ -52,6 +74,8 @@ def handled(func: F) -> F:
             return func(*args, **kwargs)
         except PerfenvError as exc:
             raise fail(str(exc), exc.exit_code) from None
+        except ConfigError as exc:  # bad stack config or project: `file: field: message` lines
+            raise fail("\n".join(exc.lines), BAD_INPUT) from None
         except KeyboardInterrupt:
             raise fail("interrupted", INTERRUPTED) from None
         except (typer.Exit, typer.Abort, SystemExit):

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cli.commands import app, emit, handled, stderr
-from cli.errors import CheckFailed
-from cli.render import Format
+from perfenv.cli.commands import app, emit, handled, stderr
+from perfenv.cli.errors import CheckFailed
+from perfenv.cli.render import Format
 
 StacksDir = Annotated[
     Path | None,
@@ -32,7 +32,7 @@ def validate(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Validate stack configs, cross-stack rules and suites; exit 2 naming file and field."""
-    from cli.validate import validate as run_validate
+    from perfenv.cli.program.validate import validate as run_validate
 
     result = run_validate(stack or [], stacks_dir=stacks_dir)
     emit(result.rows(), fmt, columns=["file", "stack", "kind"])
@@ -48,7 +48,7 @@ def parity(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Perf vs reference: same components, resource types and rules; only scale may differ."""
-    from cli.parity import parity as run_parity
+    from perfenv.cli.program.parity import parity as run_parity
 
     report = run_parity(reference, stack, stacks_dir=stacks_dir)
     if report.ok:
@@ -67,8 +67,8 @@ def preview(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Evaluate the program under mocks; list every resource (type, name, parent, inputs)."""
-    from cli.preview import preview as run_preview
-    from cli.preview import table_rows
+    from perfenv.cli.program.preview import preview as run_preview
+    from perfenv.cli.program.preview import table_rows
 
     resources = run_preview(stack, stacks_dir)
     if fmt is Format.json:

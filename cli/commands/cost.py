@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cli.commands import cost_app, emit, handled, stderr
-from cli.errors import BadInput
-from cli.render import Format
+from perfenv.cli.commands import cost_app, emit, handled, stderr
+from perfenv.cli.errors import BadInput
+from perfenv.cli.render import Format
 
 TargetOpt = Annotated[
     str,
@@ -30,9 +30,9 @@ def report(
     target: TargetOpt = "local",
 ) -> None:
     """Budgets, spend, forecasts, alarms per environment; spend per perf run."""
-    from cli.cost.aws_clients import clients_for
-    from cli.cost.output import report_text
-    from cli.cost.report import build_report
+    from perfenv.cli.cost.aws_clients import clients_for
+    from perfenv.cli.cost.output import report_text
+    from perfenv.cli.cost.report import build_report
 
     with stderr.status("asking budgets, Cost Explorer and CloudWatch..."):
         built = build_report(clients_for(target), month=month, months=months)
@@ -53,10 +53,10 @@ def estimate(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """What a stack costs per hour and for H hours, item by item."""
-    from cli.cost.estimate import estimate_environment
-    from cli.cost.money import dec
-    from cli.cost.prices import load_prices
-    from cli.cost.stacks import environment_stack
+    from perfenv.cli.cost.estimate import estimate_environment
+    from perfenv.cli.cost.money import dec
+    from perfenv.cli.cost.prices import load_prices
+    from perfenv.cli.cost.stacks import environment_stack
 
     if hours <= 0:
         raise BadInput(f"--hours: must be > 0 (got {hours:g})")
@@ -83,8 +83,8 @@ def prices(
     target: TargetOpt = "local",
 ) -> None:
     """The shipped price table; `--refresh` rebuilds it from the AWS Pricing API."""
-    from cli.cost.prices import load_prices
-    from cli.cost.refresh import refresh_table
+    from perfenv.cli.cost.prices import load_prices
+    from perfenv.cli.cost.refresh import refresh_table
 
     table = load_prices()
     if refresh:

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cli import lifecycle
-from cli.commands import app, emit, fail, handled, stderr
-from cli.errors import BAD_INPUT, OK
-from cli.paths import REPO
-from cli.render import Format
+from perfenv.cli import lifecycle
+from perfenv.cli.commands import app, emit, fail, handled, stderr
+from perfenv.cli.errors import BAD_INPUT, OK
+from perfenv.cli.project import root
+from perfenv.cli.render import Format
 
 TargetOpt = Annotated[
     str | None,
@@ -20,7 +20,7 @@ TargetOpt = Annotated[
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 TtlOpt = Annotated[str, typer.Option("--ttl", help="Expiry of the stack, e.g. 90m, 3h.")]
-DEFAULT_SUITE = REPO / "suites" / "release.yaml"
+DEFAULT_SUITE = Path("suites") / "release.yaml"  # under the project root
 
 
 def progress(line: str) -> None:
@@ -88,8 +88,8 @@ def run(
     release: Annotated[str, typer.Option(help="The release under test.")],
     target: TargetOpt = None,
     suite: Annotated[
-        Path, typer.Option(help="The suite file.", show_default="suites/release.yaml")
-    ] = DEFAULT_SUITE,
+        Path | None, typer.Option(help="The suite file.", show_default="suites/release.yaml")
+    ] = None,
     ttl: TtlOpt = lifecycle.DEFAULT_TTL,
     out: Annotated[Path | None, typer.Option(help="Reports and manifest go here.")] = None,
     baseline: Annotated[
@@ -102,11 +102,11 @@ def run(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The ephemeral run: checks, up, suite, compare, and always teardown."""
-    out_dir = out or Path("perfenv-results") / lifecycle.release_slug(release)
+    out_dir = out or root() / "perfenv-results" / lifecycle.release_slug(release)
     opts = lifecycle.RunOptions(
         release=release,
         target=target,
-        suite=suite,
+        suite=suite or root() / DEFAULT_SUITE,
         ttl=ttl,
         out_dir=out_dir,
         baseline=baseline,

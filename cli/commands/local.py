@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from cli.commands import emit, handled, local_app, stderr
-from cli.render import Format
+from perfenv.cli.commands import emit, handled, local_app, stderr
+from perfenv.cli.render import Format
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 
@@ -16,7 +16,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 @handled
 def status(fmt: FormatOpt = Format.table) -> None:
     """The emulator's endpoint and pid (empty when it is not running) and the stacks it holds."""
-    from cli.targets.local import emulator
+    from perfenv.cli.targets.local import emulator
 
     emit(emulator.status(), fmt)
 
@@ -30,7 +30,7 @@ def stop(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Stop the emulator. Refuses while stacks are up (their resources live in its memory)."""
-    from cli.targets.local import emulator
+    from perfenv.cli.targets.local import emulator
 
     result = emulator.stop(force=force)
     if result["forgotten"]:

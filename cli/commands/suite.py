@@ -8,14 +8,14 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cli.commands import app, emit, handled, stderr
-from cli.errors import BadInput
-from cli.render import Format
+from perfenv.cli.commands import app, emit, handled, stderr
+from perfenv.cli.errors import BadInput
+from perfenv.cli.render import Format
 
 
 def _service_url(stack: str) -> str:
     try:
-        from cli.targets import resolve_service_url
+        from perfenv.cli.targets import resolve_service_url
     except ImportError:
         raise BadInput("--stack needs the target layer") from None
     return resolve_service_url(stack)
@@ -62,8 +62,8 @@ def test(
     fmt: Annotated[Format, typer.Option("--format", help="How the verdict prints.")] = Format.table,
 ) -> None:
     """Run a suite, write results.json, junit.xml, summary.md and report.html, judge budgets."""
-    from cli.suite import load_suite
-    from cli.testrun import check_url, run_suite
+    from perfenv.cli.lifecycle.testrun import check_url, run_suite
+    from perfenv.cli.verdict.suite import load_suite
 
     if (url is None) == (stack is None):
         raise BadInput("give exactly one of --url or --stack")
@@ -85,7 +85,7 @@ def test(
             progress=display.message,
             tick=display.tick,
         )
-    from cli.reports.markdown import verdict_rows
+    from perfenv.cli.reports.markdown import verdict_rows
 
     emit(verdict_rows(outcome.results), fmt, title=f"{loaded.name}: {outcome.verdict}")
     if outcome.comparison and outcome.comparison["regressed"]:
@@ -102,9 +102,9 @@ def compare(
     fmt: Annotated[Format, typer.Option("--format", help="table, json or md.")] = Format.table,
 ) -> None:
     """Regression verdict between two results: exit 1 when the candidate regressed."""
-    from cli.compare import compare_specs, rows
-    from cli.errors import CHECK_FAILED, OK
-    from cli.store import open_store
+    from perfenv.cli.compare import compare_specs, rows
+    from perfenv.cli.errors import CHECK_FAILED, OK
+    from perfenv.cli.state.store import open_store
 
     comparison = compare_specs(baseline, candidate, open_store())
     if fmt is Format.json:

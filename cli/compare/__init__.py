@@ -18,8 +18,8 @@ baseline's knee: the same load where the baseline met its budgets.
 
 from __future__ import annotations
 
-from cli.compare.bootstrap import BIN_RESOLUTION, block_length, block_resample
-from cli.compare.releases import (
+from perfenv.cli.compare.bootstrap import BIN_RESOLUTION, block_length, block_resample
+from perfenv.cli.compare.releases import (
     check_release,
     previous_release,
     release_results,
@@ -27,7 +27,7 @@ from cli.compare.releases import (
     semver_key,
     stored_releases,
 )
-from cli.compare.scenario import (
+from perfenv.cli.compare.scenario import (
     ALPHA,
     BOOTSTRAP_SAMPLES,
     GATING,
@@ -39,8 +39,8 @@ from cli.compare.scenario import (
     compare_scenario,
     sample,
 )
-from cli.compare.stats import proportion_greater, t_sf, welch_greater
-from cli.compare.verdict import compare_results, compare_specs, rows
+from perfenv.cli.compare.stats import proportion_greater, t_sf, welch_greater
+from perfenv.cli.compare.verdict import compare_results, compare_specs, rows
 
 __all__ = [
     "ALPHA",

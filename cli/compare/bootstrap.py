@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from cli.measurement import Window
+from perfenv.cli.verdict.measurement import Window
 
 BIN_RESOLUTION = 0.01  # bootstrap latencies in bins 1% wide: finer than the 5% effect floor
 

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cli.errors import BadInput
-from cli.results import read_results
-from cli.store import Store
+from perfenv.cli.errors import BadInput
+from perfenv.cli.state.store import Store
+from perfenv.cli.verdict.results import read_results
 
 _SEMVER = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+.*)?$")
 _RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")

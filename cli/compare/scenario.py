@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from cli.budgets import PERCENTILES, value_text
-from cli.compare.bootstrap import Binned, block_resample, quarter_noise
-from cli.compare.stats import proportion_greater, welch_greater
-from cli.judge import Run, SummaryRun, latency_stats, merged
-from cli.measurement import ScenarioMeasurement, Window
+from perfenv.cli.compare.bootstrap import Binned, block_resample, quarter_noise
+from perfenv.cli.compare.stats import proportion_greater, welch_greater
+from perfenv.cli.verdict.budgets import PERCENTILES, value_text
+from perfenv.cli.verdict.judge import Run, SummaryRun, latency_stats, merged
+from perfenv.cli.verdict.measurement import ScenarioMeasurement, Window
 
 ALPHA = 0.05
 MIN_EFFECT = 0.05

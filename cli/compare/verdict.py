@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.compare.releases import resolve
-from cli.compare.scenario import change_text, compare_scenario, threshold_text
-from cli.results import runs_from_results
-from cli.store import Store
+from perfenv.cli.compare.releases import resolve
+from perfenv.cli.compare.scenario import change_text, compare_scenario, threshold_text
+from perfenv.cli.state.store import Store
+from perfenv.cli.verdict.results import runs_from_results
 
 
 def _verdict(row: dict[str, Any]) -> str:

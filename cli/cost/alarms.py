@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cli.cost.aws_clients import BILLING_REGION, Asker, Clients
-from cli.cost.money import Gap
-from cli.cost.spend import ENV_TAG
+from perfenv.cli.cost.aws_clients import BILLING_REGION, Asker, Clients
+from perfenv.cli.cost.money import Gap
+from perfenv.cli.cost.spend import ENV_TAG
 
 HISTORY_DAYS = 7
 MAX_PAGES = 20

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from cli.cost.money import Gap
-from cli.errors import BadInput
+from perfenv.cli.cost.money import Gap
+from perfenv.cli.errors import BadInput
 
 T = TypeVar("T")
 TARGETS = ("local", "aws")
@@ -36,7 +36,7 @@ _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Op
 
 def local_endpoint() -> str:
     """The embedded emulator's endpoint, started if needed."""
-    from cli.targets.local.emulator import ensure_running
+    from perfenv.cli.targets.local.emulator import ensure_running
 
     return ensure_running()
 

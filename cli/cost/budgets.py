@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from cli.cost.aws_clients import Asker, Clients
-from cli.cost.money import Gap, plain
-from cli.cost.spend import ENV_TAG
+from perfenv.cli.cost.aws_clients import Asker, Clients
+from perfenv.cli.cost.money import Gap, plain
+from perfenv.cli.cost.spend import ENV_TAG
 
 MAX_PAGES = 50
 POOL = 8

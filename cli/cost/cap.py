@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
 
-from cli.cost.estimate import Estimate, estimate_environment
-from cli.cost.money import cents, dec
-from cli.cost.prices import PriceTable, load_prices
-from cli.errors import BadInput
-from cli.suite import Suite, planned_duration_s
-from infra.config import StackFile
+from perfenv.cli.cost.estimate import Estimate, estimate_environment
+from perfenv.cli.cost.money import cents, dec
+from perfenv.cli.cost.prices import PriceTable, load_prices
+from perfenv.cli.errors import BadInput
+from perfenv.cli.verdict.suite import Suite, planned_duration_s
+from perfenv.infra.config import StackFile
 
 
 def run_hours(suite: Suite, table: PriceTable, repeat: int = 1) -> Decimal:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from cli.cost.money import cents, plain, sub_cents
-from cli.cost.prices import PriceTable, RegionPrices
-from infra.config import EnvironmentConfig
+from perfenv.cli.cost.money import cents, plain, sub_cents
+from perfenv.cli.cost.prices import PriceTable, RegionPrices
+from perfenv.infra.config import EnvironmentConfig
 
 MONTHLY_PRECISION = Decimal("1e-10")
 

@@ -11,9 +11,9 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from cli.cost.money import Gap
-from cli.cost.report import ENV_COLUMNS, RUN_COLUMNS, TOTAL, CostReport
-from cli.render import Format, render
+from perfenv.cli.cost.money import Gap
+from perfenv.cli.cost.report import ENV_COLUMNS, RUN_COLUMNS, TOTAL, CostReport
+from perfenv.cli.render import Format, render
 
 SMALL_MULTIPLES_MAX = 12
 

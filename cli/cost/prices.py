@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cli.errors import BadInput
+from perfenv.cli.errors import BadInput
 
 PRICES_PATH = Path(__file__).resolve().parent / "prices.json"
 PRICING_API_SOURCE = "AWS Pricing API (get_products, on-demand, Linux, shared tenancy)"

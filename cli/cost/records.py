@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from cli.cost.estimate import Estimate
-from cli.cost.money import cents, dec
-from cli.store import Store
+from perfenv.cli.cost.estimate import Estimate
+from perfenv.cli.cost.money import cents, dec
+from perfenv.cli.state.store import Store
 
 SCHEMA = 1
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cli.cost.prices import PRICES_PATH, PriceTable, refresh_prices, save_prices
-from cli.cost.stacks import all_stack_files
-from cli.errors import BadInput, InfraError
-from infra.config import STACKS_DIR
+from perfenv.cli.cost.prices import PRICES_PATH, PriceTable, refresh_prices, save_prices
+from perfenv.cli.cost.stacks import all_stack_files
+from perfenv.cli.errors import BadInput, InfraError
 
 PRICING_REGION = "us-east-1"  # the Pricing API's endpoint; prices cover every region
 
@@ -26,7 +25,7 @@ def refresh_table(
     old: PriceTable,
     *,
     client: Any = None,
-    stacks_dir: Path = STACKS_DIR,
+    stacks_dir: Path | None = None,
     path: Path = PRICES_PATH,
 ) -> tuple[PriceTable, list[str]]:
     """Every region and instance type of the table and of the stack files, re-priced and saved."""

@@ -1,6 +1,6 @@
 """The finance report: one row per environment, one per perf run of the month, totals, trend.
 
-Data gathering only; rendering is `cli.render` (and `cli.cost.html` for the page with a chart).
+Data gathering only; rendering is `cli.render` (and `cli.cost.output` for the page with a chart).
 Each API is asked through one `Asker`, so an API that gives nothing costs one request and the
 report carries on with the gap written in its cells, never a zero.
 """
@@ -14,11 +14,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cli.cost import alarms as alarm_facts
-from cli.cost.aws_clients import Asker, Clients
-from cli.cost.budgets import fetch_budgets
-from cli.cost.money import CURRENCY, Gap, cents, dec, plain
-from cli.cost.report_environments import (
+from perfenv.cli.cost import alarms as alarm_facts
+from perfenv.cli.cost.aws_clients import Asker, Clients
+from perfenv.cli.cost.budgets import fetch_budgets
+from perfenv.cli.cost.money import CURRENCY, Gap, cents, dec, plain
+from perfenv.cli.cost.report_environments import (
     ALWAYS_NOTIFY_ACTUAL,
     ENV_COLUMNS,
     FORECAST_NOTIFY,
@@ -27,13 +27,20 @@ from cli.cost.report_environments import (
     notification_cells,
     used_percent,
 )
-from cli.cost.report_runs import RUN_COLUMNS, run_records, run_rows
-from cli.cost.report_totals import TOTAL, environment_total, run_total, trend_rows
-from cli.cost.spend import fetch_spend, forecast, label, month_start, months_back, next_month
-from cli.cost.stacks import all_stack_files
-from cli.errors import BadInput
-from cli.store import Store, open_store
-from infra.config import STACKS_DIR, CostConfig
+from perfenv.cli.cost.report_runs import RUN_COLUMNS, run_records, run_rows
+from perfenv.cli.cost.report_totals import TOTAL, environment_total, run_total, trend_rows
+from perfenv.cli.cost.spend import (
+    fetch_spend,
+    forecast,
+    label,
+    month_start,
+    months_back,
+    next_month,
+)
+from perfenv.cli.cost.stacks import all_stack_files
+from perfenv.cli.errors import BadInput
+from perfenv.cli.state.store import Store, open_store
+from perfenv.infra.config import CostConfig
 
 __all__ = [
     "ALWAYS_NOTIFY_ACTUAL",
@@ -96,7 +103,7 @@ def build_report(
     month: str | None = None,
     months: int = 1,
     now: datetime | None = None,
-    stacks_dir: Path = STACKS_DIR,
+    stacks_dir: Path | None = None,
     store: Store | None = None,
 ) -> CostReport:
     if months < 1 or months > 36:

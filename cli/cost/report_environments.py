@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cli.cost.budgets import BudgetInfo
-from cli.cost.money import Gap, cents, dec, plain
-from infra.config import CostConfig, EnvironmentConfig
+from perfenv.cli.cost.budgets import BudgetInfo
+from perfenv.cli.cost.money import Gap, cents, dec, plain
+from perfenv.infra.config import CostConfig, EnvironmentConfig
 
 ENV_COLUMNS = (
     "environment",

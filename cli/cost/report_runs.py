@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from cli.cost.money import Gap, dec
-from cli.cost.spend import Spend, label, next_month
-from cli.store import Store
+from perfenv.cli.cost.money import Gap, dec
+from perfenv.cli.cost.spend import Spend, label, next_month
+from perfenv.cli.state.store import Store
 
 RUN_COLUMNS = (
     "stack",

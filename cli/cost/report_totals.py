@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from cli.cost.budgets import BudgetInfo
-from cli.cost.money import Gap, cents, dec
-from cli.cost.report_environments import used_percent
-from cli.cost.spend import Spend, label
-from infra.config import EnvironmentConfig
+from perfenv.cli.cost.budgets import BudgetInfo
+from perfenv.cli.cost.money import Gap, cents, dec
+from perfenv.cli.cost.report_environments import used_percent
+from perfenv.cli.cost.spend import Spend, label
+from perfenv.infra.config import EnvironmentConfig
 
 TOTAL = "TOTAL"
 

@@ -17,9 +17,9 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from cli.cost.aws_clients import Asker, Clients
-from cli.cost.money import Gap, cents
-from infra.tags import tag_key
+from perfenv.cli.cost.aws_clients import Asker, Clients
+from perfenv.cli.cost.money import Gap, cents
+from perfenv.infra.tags import tag_key
 
 ENV_TAG = tag_key("environment")
 STACK_TAG = tag_key("stack")

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.errors import BadInput
-from infra.config import STACKS_DIR, ConfigError, StackFile, load_all, load_stack_file
+from perfenv.cli.errors import BadInput
+from perfenv.infra.config import (
+    ConfigError,
+    StackFile,
+    default_stacks_dir,
+    load_all,
+    load_stack_file,
+)
 
 PERF_TEMPLATE = "perf"
 
 
-def stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> StackFile:
+def stack_file(stack: str, stacks_dir: Path | None = None) -> StackFile:
     """`stacks/Pulumi.<stack>.yaml`; an ephemeral `perf-*` stack reads the perf template."""
+    stacks_dir = stacks_dir or default_stacks_dir()
     path = stacks_dir / f"Pulumi.{stack}.yaml"
     if not path.exists() and stack.startswith(f"{PERF_TEMPLATE}-"):
         path = stacks_dir / f"Pulumi.{PERF_TEMPLATE}.yaml"
@@ -21,7 +28,7 @@ def stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> StackFile:
         raise BadInput("\n".join(exc.lines)) from None
 
 
-def environment_stack(stack: str, stacks_dir: Path = STACKS_DIR) -> StackFile:
+def environment_stack(stack: str, stacks_dir: Path | None = None) -> StackFile:
     found = stack_file(stack, stacks_dir)
     if found.environment is None:
         raise BadInput(
@@ -31,7 +38,7 @@ def environment_stack(stack: str, stacks_dir: Path = STACKS_DIR) -> StackFile:
     return found
 
 
-def all_stack_files(stacks_dir: Path = STACKS_DIR) -> list[StackFile]:
+def all_stack_files(stacks_dir: Path | None = None) -> list[StackFile]:
     try:
         return load_all(stacks_dir)
     except ConfigError as exc:

@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cli.engine import wire
-from cli.engine.merge import Collector
-from cli.engine.processes import STARTUP_S, Generator
-from cli.errors import BadInput, InfraError
-from cli.measurement import LoadPlan, ScenarioMeasurement, Window
-from cli.paths import home
+from perfenv.cli.engine import wire
+from perfenv.cli.engine.merge import Collector
+from perfenv.cli.engine.processes import STARTUP_S, Generator
+from perfenv.cli.errors import BadInput, InfraError
+from perfenv.cli.project import home
+from perfenv.cli.verdict.measurement import LoadPlan, ScenarioMeasurement, Window
 
 __all__ = ["run_plan", "stop_all"]
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from hdrh.histogram import HdrHistogram
 
-from cli.engine import wire
-from cli.measurement import (
+from perfenv.cli.engine import wire
+from perfenv.cli.verdict.measurement import (
     HIST_HIGHEST_US,
     HIST_LOWEST_US,
     HIST_SIGNIFICANT_DIGITS,

@@ -18,13 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-from cli.detached import spawn_detached
-from cli.engine import wire
-from cli.errors import InfraError
-from cli.measurement import LoadPlan
+from perfenv.cli.detached import spawn_detached
+from perfenv.cli.engine import wire
+from perfenv.cli.errors import InfraError
+from perfenv.cli.verdict.measurement import LoadPlan
 
 DRIVER = Path(__file__).resolve().parent / "generator" / "locustfile.py"
-REPO = DRIVER.parents[3]
 _RAISED = re.compile(r"[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last line
 STARTUP_S = 60.0  # importing Locust on a busy two-core machine takes a few seconds; be patient
 
@@ -38,8 +37,6 @@ def _free_port() -> int:
 def _child_env(plan_file: Path, out_file: Path, role: str) -> dict[str, str]:
     # LOCUST_* settings of the caller's shell would change what Locust runs.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = f"{REPO}{os.pathsep}{path}" if path else str(REPO)
     env["PYTHONUNBUFFERED"] = "1"
     env[wire.PLAN_ENV] = str(plan_file)
     env[wire.OUT_ENV] = str(out_file)

@@ -2,7 +2,7 @@
 
 Checks come first, before anything exists; then the manifest (registry and out dir); then the
 stack; then the suite; then, always, teardown: destroy, the leftovers check, stack removal and
-the registry entry's deletion. Signals follow `cli.signals`.
+the registry entry's deletion. Signals follow `perfenv.cli.state.signals`.
 
 The package's modules: `checks` (and `Deps`), `naming`, `cleanup` (teardown), `runner` (run),
 `up_down`, `ephemeral` (stacks and reap).
@@ -10,10 +10,9 @@ The package's modules: `checks` (and `Deps`), `naming`, `cleanup` (teardown), `r
 
 from __future__ import annotations
 
-from cli.lifecycle.checks import (
+from perfenv.cli.lifecycle.checks import (
     DEFAULT_TTL,
     HEALTH_TIMEOUT_S,
-    PERF_TEMPLATE,
     SETUP_MARGIN_S,
     Deps,
     TargetFactory,
@@ -30,9 +29,9 @@ from cli.lifecycle.checks import (
     setup_margin_s,
     wait_healthy,
 )
-from cli.lifecycle.cleanup import Teardown, teardown, teardown_message
-from cli.lifecycle.ephemeral import Ephemeral, list_ephemeral, reap, stacks
-from cli.lifecycle.naming import (
+from perfenv.cli.lifecycle.cleanup import Teardown, teardown, teardown_message
+from perfenv.cli.lifecycle.ephemeral import Ephemeral, list_ephemeral, reap, stacks
+from perfenv.cli.lifecycle.naming import (
     PROJECT,
     TAG,
     backend_of,
@@ -43,8 +42,8 @@ from cli.lifecycle.naming import (
     target_for,
     with_run,
 )
-from cli.lifecycle.runner import RunOptions, RunReport, run
-from cli.lifecycle.up_down import Outcome, down_manifest, down_stack, up_release, up_stack
+from perfenv.cli.lifecycle.runner import RunOptions, RunReport, run
+from perfenv.cli.lifecycle.up_down import Outcome, down_manifest, down_stack, up_release, up_stack
 
 # The one `deps` the lifecycle uses when a call passes none (`checks.current_deps`); tests
 # replace it here.
@@ -53,7 +52,6 @@ deps = Deps()
 __all__ = [
     "DEFAULT_TTL",
     "HEALTH_TIMEOUT_S",
-    "PERF_TEMPLATE",
     "PROJECT",
     "SETUP_MARGIN_S",
     "TAG",

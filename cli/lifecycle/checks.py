@@ -16,16 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cli.durations import format_duration, parse_duration
-from cli.errors import BadInput, InfraError
-from cli.manifest import now
-from cli.paths import REPO, home
-from cli.store import Store, open_store
-from cli.targets import get_target
-from cli.targets.base import Target
-from infra.config import STACKS_DIR, ConfigError, StackFile, load_stack_file
+from perfenv.cli.durations import format_duration, parse_duration
+from perfenv.cli.errors import BadInput, InfraError
+from perfenv.cli.project import home, perf_template, stack_file
+from perfenv.cli.state.manifest import now
+from perfenv.cli.state.store import Store, open_store
+from perfenv.cli.targets import get_target
+from perfenv.cli.targets.base import Target
+from perfenv.infra.config import ConfigError, StackFile, load_stack_file
 
-PERF_TEMPLATE = STACKS_DIR / "Pulumi.perf.yaml"
 DEFAULT_TTL = "3h"
 # Time to create and health-check a stack before the suite starts, per target.
 SETUP_MARGIN_S = {"local": 120.0, "aws": 900.0}
@@ -35,19 +34,19 @@ TargetFactory = Callable[..., Target]
 
 
 def _load_suite(path: Path) -> Any:
-    from cli.suite import load_suite
+    from perfenv.cli.verdict.suite import load_suite
 
     return load_suite(path)
 
 
 def _planned_duration_s(suite: Any) -> float:
-    from cli.suite import planned_duration_s
+    from perfenv.cli.verdict.suite import planned_duration_s
 
     return float(planned_duration_s(suite))
 
 
 def _run_suite(suite: Any, base_url: str, out_dir: Path, **kwargs: Any) -> Any:
-    from cli.testrun import run_suite
+    from perfenv.cli.lifecycle.testrun import run_suite
 
     return run_suite(suite, base_url, out_dir, **kwargs)
 
@@ -58,11 +57,13 @@ def _check_parity(config: StackFile) -> None:
     Evaluating both programs takes seconds, so a pass is remembered for the exact inputs (the two
     stack files, the program, the comparison code) under `home()/cache/`.
     """
-    from cli.parity import check_parity
+    from perfenv import infra
+    from perfenv.cli.program import evaluate, parity
+    from perfenv.cli.program.parity import check_parity
 
-    inputs = [config.path, STACKS_DIR / "Pulumi.staging.yaml"]
-    inputs += sorted((REPO / "infra").rglob("*.py"))
-    inputs += [REPO / "cli" / "parity.py", REPO / "cli" / "evaluate.py"]
+    inputs = [config.path, stack_file("staging")]
+    inputs += sorted(Path(infra.__file__).parent.rglob("*.py"))
+    inputs += [Path(parity.__file__), Path(evaluate.__file__)]
     digest = hashlib.sha256()
     for path in inputs:
         digest.update(str(path).encode())
@@ -81,9 +82,9 @@ def check_cost(config: StackFile, suite: Any, *, stack: str) -> Any:
     Returns the estimate (for the run's cost record), or None without a cost module.
     """
     try:
-        from cli.cost.cap import check_cost_cap
+        from perfenv.cli.cost.cap import check_cost_cap
     except ModuleNotFoundError as exc:
-        if exc.name not in ("cli.cost", "cli.cost.cap"):
+        if exc.name not in ("perfenv.cli.cost", "perfenv.cli.cost.cap"):
             raise
         return None  # no cost module in this checkout: no cap to check
     return check_cost_cap(config, suite, stack=stack)
@@ -93,7 +94,7 @@ def check_baseline(baseline: str, suite: Any, store: Store) -> None:
     """A named baseline (release or results file) must exist before anything is created."""
     if baseline in ("auto", "none"):
         return
-    from cli.compare import resolve
+    from perfenv.cli.compare import resolve
 
     resolve(baseline, store, getattr(suite, "name", None))
 
@@ -112,7 +113,7 @@ def record_cost(store: Store, estimate: Any, *, release: str, target: str) -> No
     """The run's cost record (`costs/<stack>.json`), written before anything is created."""
     if estimate is None:
         return
-    from cli.cost.records import write_cost_record
+    from perfenv.cli.cost.records import write_cost_record
 
     write_cost_record(store, estimate=estimate, release=release, target=target, started_at=now())
 
@@ -121,8 +122,8 @@ def ttl_estimate(config: StackFile, stack: str, ttl_s: float) -> Any:
     """What a stack up for its whole TTL can cost (`perfenv up --release` has no suite)."""
     from decimal import Decimal
 
-    from cli.cost.estimate import estimate_environment
-    from cli.cost.prices import load_prices
+    from perfenv.cli.cost.estimate import estimate_environment
+    from perfenv.cli.cost.prices import load_prices
 
     if config.environment is None:
         return None
@@ -132,7 +133,7 @@ def ttl_estimate(config: StackFile, stack: str, ttl_s: float) -> Any:
 
 def close_cost(store: Store, stack: str) -> None:
     try:
-        from cli.cost.records import close_cost_record
+        from perfenv.cli.cost.records import close_cost_record
     except ModuleNotFoundError:
         return
     close_cost_record(store, stack, now())
@@ -173,8 +174,8 @@ class Deps:
 
 
 def current_deps() -> Deps:
-    """`cli.lifecycle.deps` as it is now: tests replace it there, after this module is loaded."""
-    from cli import lifecycle
+    """`lifecycle.deps` as it is now: tests replace it there, after this module is loaded."""
+    from perfenv.cli import lifecycle
 
     return lifecycle.deps
 
@@ -216,8 +217,9 @@ def load_config(path: Path) -> StackFile:
         raise BadInput("\n".join(exc.lines)) from None
 
 
-def load_template(path: Path = PERF_TEMPLATE) -> StackFile:
-    """The perf template, refused if it is not an environment or its kind is prod."""
+def load_template(path: Path | None = None) -> StackFile:
+    """The perf template (default: the project's), refused if it is not an environment or prod."""
+    path = path or perf_template()
     config = load_config(path)
     if config.environment is None:
         raise BadInput(f"{path.name}: config: the perf template needs perfenv:environment")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cli.errors import INFRA, INTERRUPTED, PerfenvError
-from cli.lifecycle.checks import close_cost
-from cli.manifest import ManifestWriter
-from cli.signals import SignalPolicy, TeardownAbandoned
-from cli.targets.base import Progress, Target
+from perfenv.cli.errors import INFRA, INTERRUPTED, PerfenvError
+from perfenv.cli.lifecycle.checks import close_cost
+from perfenv.cli.state.manifest import ManifestWriter
+from perfenv.cli.state.signals import SignalPolicy, TeardownAbandoned
+from perfenv.cli.targets.base import Progress, Target
 
 
 @dataclass(kw_only=True)

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cli.durations import format_duration
-from cli.errors import INTERRUPTED, worst
-from cli.lifecycle.checks import Deps, current_deps
-from cli.lifecycle.cleanup import _teardown_codes
-from cli.lifecycle.naming import PROJECT, TAG, target_for
-from cli.lifecycle.up_down import Outcome
-from cli.manifest import Manifest, ManifestWriter, iso, now, registered
-from cli.signals import SignalPolicy
-from cli.targets.base import Progress, StackInfo
+from perfenv.cli.durations import format_duration
+from perfenv.cli.errors import INTERRUPTED, worst
+from perfenv.cli.lifecycle.checks import Deps, current_deps
+from perfenv.cli.lifecycle.cleanup import _teardown_codes
+from perfenv.cli.lifecycle.naming import PROJECT, TAG, target_for
+from perfenv.cli.lifecycle.up_down import Outcome
+from perfenv.cli.state.manifest import Manifest, ManifestWriter, iso, now, registered
+from perfenv.cli.state.signals import SignalPolicy
+from perfenv.cli.targets.base import Progress, StackInfo
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +98,7 @@ def _joined(info: StackInfo, manifest: Manifest | None) -> Ephemeral:
 
 
 def _parse_or_none(text: str) -> datetime | None:
-    from cli.manifest import parse_iso
+    from perfenv.cli.state.manifest import parse_iso
 
     try:
         return parse_iso(text)

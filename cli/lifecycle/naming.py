@@ -8,12 +8,12 @@ import re
 import secrets
 import string
 
-from cli.errors import BadInput
-from cli.lifecycle.checks import Deps
-from cli.manifest import Manifest
-from cli.paths import home
-from cli.targets.base import Target
-from infra.config import RunConfig, StackFile
+from perfenv.cli.errors import BadInput
+from perfenv.cli.lifecycle.checks import Deps
+from perfenv.cli.project import home
+from perfenv.cli.state.manifest import Manifest
+from perfenv.cli.targets.base import Target
+from perfenv.infra.config import RunConfig, StackFile
 
 PROJECT = "perfenv"
 TAG = "perfenv:"

@@ -6,10 +6,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cli.errors import INFRA, INTERNAL, INTERRUPTED, OK, BadInput, InfraError, PerfenvError, worst
-from cli.lifecycle.checks import (
+from perfenv.cli.errors import (
+    INFRA,
+    INTERNAL,
+    INTERRUPTED,
+    OK,
+    BadInput,
+    InfraError,
+    PerfenvError,
+    worst,
+)
+from perfenv.cli.lifecycle.checks import (
     DEFAULT_TTL,
-    PERF_TEMPLATE,
     Deps,
     check_ttl,
     cost_section,
@@ -19,12 +27,12 @@ from cli.lifecycle.checks import (
     record_cost,
     setup_margin_s,
 )
-from cli.lifecycle.cleanup import teardown, teardown_message
-from cli.lifecycle.naming import backend_of, new_stack_name, run_tags, with_run
-from cli.manifest import MANIFEST_NAME, Heartbeat, ManifestWriter, new_manifest
-from cli.signals import SignalPolicy, StopRequested, TeardownAbandoned
-from cli.targets.base import Progress, Target, UpResult
-from infra.config import StackFile
+from perfenv.cli.lifecycle.cleanup import teardown, teardown_message
+from perfenv.cli.lifecycle.naming import backend_of, new_stack_name, run_tags, with_run
+from perfenv.cli.state.manifest import MANIFEST_NAME, Heartbeat, ManifestWriter, new_manifest
+from perfenv.cli.state.signals import SignalPolicy, StopRequested, TeardownAbandoned
+from perfenv.cli.targets.base import Progress, Target, UpResult
+from perfenv.infra.config import StackFile
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +45,7 @@ class RunOptions:
     baseline: str = "auto"
     keep_on_failure: bool = False
     workers: int | None = None
-    template: Path = PERF_TEMPLATE
+    template: Path | None = None  # default: the project's perf template
 
 
 @dataclass(kw_only=True)

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cli.errors import INTERRUPTED, OK, BadInput, PerfenvError, worst
-from cli.lifecycle.checks import (
-    PERF_TEMPLATE,
+from perfenv.cli.errors import INTERRUPTED, OK, BadInput, PerfenvError, worst
+from perfenv.cli.lifecycle.checks import (
     Deps,
     current_deps,
     load_config,
@@ -18,13 +17,19 @@ from cli.lifecycle.checks import (
     record_cost,
     ttl_estimate,
 )
-from cli.lifecycle.cleanup import _teardown_codes
-from cli.lifecycle.naming import backend_of, new_stack_name, run_tags, target_for, with_run
-from cli.manifest import Manifest, ManifestWriter, load_manifest_file, new_manifest, registry_key
-from cli.signals import SignalPolicy, StopRequested
-from cli.store import Store
-from cli.targets.base import Progress, UpResult
-from infra.config import STACKS_DIR
+from perfenv.cli.lifecycle.cleanup import _teardown_codes
+from perfenv.cli.lifecycle.naming import backend_of, new_stack_name, run_tags, target_for, with_run
+from perfenv.cli.project import stack_file
+from perfenv.cli.state.manifest import (
+    Manifest,
+    ManifestWriter,
+    load_manifest_file,
+    new_manifest,
+    registry_key,
+)
+from perfenv.cli.state.signals import SignalPolicy, StopRequested
+from perfenv.cli.state.store import Store
+from perfenv.cli.targets.base import Progress, UpResult
 
 
 @dataclass(kw_only=True)
@@ -43,7 +48,7 @@ def up_release(
     progress: Progress,
     out_dir: Path | None = None,
     use: Deps | None = None,
-    template_path: Path = PERF_TEMPLATE,
+    template_path: Path | None = None,
 ) -> Outcome:
     """`perfenv up --release R`: the first half of a run; the stack stays up until its expiry."""
     use = use or current_deps()
@@ -123,7 +128,7 @@ def up_stack(
 ) -> Outcome:
     """`perfenv up --stack S`: a long-lived stack from `stacks/Pulumi.S.yaml` (no expiry)."""
     use = use or current_deps()
-    config = load_config(STACKS_DIR / f"Pulumi.{stack}.yaml")
+    config = load_config(stack_file(stack))
     target = use.target(target_name)
     target.preflight(config, progress)
     tags = run_tags(config, stack, "", None)

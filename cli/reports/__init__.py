@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cli.reports.html import write_html
-from cli.reports.junit import write_junit
-from cli.reports.markdown import write_summary
+from perfenv.cli.reports.html import write_html
+from perfenv.cli.reports.junit import write_junit
+from perfenv.cli.reports.markdown import write_summary
 
 REPORT_FILES = ("results.json", "junit.xml", "summary.md", "report.html")
 

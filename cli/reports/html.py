@@ -8,15 +8,15 @@ import math
 from pathlib import Path
 from typing import Any
 
-from cli.judge import merged
-from cli.render import Format, render
-from cli.reports.markdown import (
+from perfenv.cli.render import Format, render
+from perfenv.cli.reports.markdown import (
     analysis_lines,
     budget_rows,
     comparison_rows,
     flat_rows,
     verdict_rows,
 )
+from perfenv.cli.verdict.judge import merged
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from cli.budgets import value_text
+from perfenv.cli.verdict.budgets import value_text
 
 
 def _case(suite: ET.Element, classname: str, name: str, seconds: float) -> ET.Element:

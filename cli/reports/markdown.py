@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cli.budgets import value_text
-from cli.render import Format, render
+from perfenv.cli.render import Format, render
+from perfenv.cli.verdict.budgets import value_text
 
 ICON = {"pass": "✅ pass", "fail": "❌ fail", "invalid": "⚠️ invalid"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from cli.errors import BadInput
-from cli.targets.base import Target
+from perfenv.cli.errors import BadInput
+from perfenv.cli.targets.base import Target
 
 TARGETS = ("local", "aws")
 DEFAULT_TARGET = "local"
@@ -26,10 +26,10 @@ def get_target(name: str | None = None, *, backend: str | None = None) -> Target
     """
     chosen = target_name(name)
     if chosen == "aws":
-        from cli.targets.aws import AwsTarget
+        from perfenv.cli.targets.aws import AwsTarget
 
         return AwsTarget(backend=backend)
-    from cli.targets.local import LocalTarget
+    from perfenv.cli.targets.local import LocalTarget
 
     target: Target = LocalTarget()
     return target
@@ -41,8 +41,8 @@ def resolve_service_url(stack: str, target: str | None = None) -> str:
     The target is the one the run registry recorded for the stack, else `--target` /
     `PERFENV_TARGET`. A stack whose kind is prod is refused: perfenv never sends load to it.
     """
-    from cli.manifest import Manifest, registry_key
-    from cli.store import open_store
+    from perfenv.cli.state.manifest import Manifest, registry_key
+    from perfenv.cli.state.store import open_store
 
     _refuse_prod(stack)
     recorded = open_store().get(registry_key(stack))
@@ -55,9 +55,10 @@ def resolve_service_url(stack: str, target: str | None = None) -> str:
 
 
 def _refuse_prod(stack: str) -> None:
-    from infra.config import STACKS_DIR, ConfigError, load_stack_file
+    from perfenv.cli.project import stack_file
+    from perfenv.infra.config import ConfigError, load_stack_file
 
-    path = STACKS_DIR / f"Pulumi.{stack}.yaml"
+    path = stack_file(stack)
     if not path.exists():
         return
     try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from infra.config import StackFile
+from perfenv.infra.config import StackFile
 
 Progress = Callable[[str], None]  # one human-readable step, for stderr
 

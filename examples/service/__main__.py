@@ -1,5 +1,5 @@
-"""`python -m examples.service --port P [...]`: see `examples.service.cli`."""
+"""`python -m perfenv.examples.service --port P [...]`: see `perfenv.examples.service.cli`."""
 
-from examples.service.cli import main
+from perfenv.examples.service.cli import main
 
 main()

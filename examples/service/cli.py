@@ -6,12 +6,12 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from examples.service.app import ServiceConfig, serve
+from perfenv.examples.service.app import ServiceConfig, serve
 
 
 def parse_args(argv: list[str] | None = None) -> ServiceConfig:
     parser = argparse.ArgumentParser(
-        prog="python -m examples.service",
+        prog="python -m perfenv.examples.service",
         description="Reference HTTP service with configurable latency, CPU work and limits.",
     )
     add = parser.add_argument

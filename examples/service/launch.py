@@ -15,10 +15,10 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def running_service(*flags: str, start_timeout_s: float = 30.0) -> Iterator[str]:
-    """Start `python -m examples.service --port 0 FLAGS...`; yield its URL; stop it by pid."""
+    """Start the service on a free port (`--port 0 FLAGS...`); yield its URL; stop it by pid."""
     with tempfile.TemporaryDirectory(prefix="perfenv-service-") as tmp:
         ready, log = Path(tmp) / "ready", Path(tmp) / "service.log"
-        command = [sys.executable, "-m", "examples.service", "--port", "0"]
+        command = [sys.executable, "-m", "perfenv.examples.service", "--port", "0"]
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [*command, "--ready-file", str(ready), *flags],

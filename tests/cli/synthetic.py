@@ -8,8 +8,13 @@ from collections.abc import Callable, Sequence
 from hdrh.histogram import HdrHistogram
 
 # Re-exported: tests import it from here; it lives in cli so that benchmarks need no test code.
-from cli.compare.scaling import scaled_results as scaled_results
-from cli.measurement import EndpointStats, GeneratorHealth, ScenarioMeasurement, Window
+from perfenv.cli.compare.scaling import scaled_results as scaled_results
+from perfenv.cli.verdict.measurement import (
+    EndpointStats,
+    GeneratorHealth,
+    ScenarioMeasurement,
+    Window,
+)
 
 Latency = Callable[[int, random.Random], float]  # (second, rng) -> latency in ms
 

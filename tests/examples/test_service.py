@@ -1,4 +1,4 @@
-"""The reference service, run as the local target runs it: `python -m examples.service`."""
+"""The reference service, run as the local target runs it: `python -m perfenv.examples.service`."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from examples.service.cli import parse_args
-from examples.service.launch import running_service
+from perfenv.examples.service.cli import parse_args
+from perfenv.examples.service.launch import running_service
 
 
 def _get(url: str, timeout: float = 10.0, method: str = "GET") -> tuple[int, Any]:
@@ -43,7 +43,7 @@ def test_prints_one_listening_line_and_serves_health(tmp_path: Path, repo: Path)
     out = tmp_path / "out"
     with out.open("wb") as stdout:
         process = subprocess.Popen(
-            [sys.executable, "-m", "examples.service", "--port", "0"],
+            [sys.executable, "-m", "perfenv.examples.service", "--port", "0"],
             cwd=repo,
             stdin=subprocess.DEVNULL,
             stdout=stdout,
@@ -111,7 +111,7 @@ def test_admin_stall_is_scheduled() -> None:
 
 def test_bad_flags_exit_2(repo: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "examples.service", "--concurrency", "-1"],
+        [sys.executable, "-m", "perfenv.examples.service", "--concurrency", "-1"],
         cwd=repo,
         capture_output=True,
         text=True,

@@ -11,11 +11,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from cli.errors import BadInput
-from cli.manifest import parse_iso
-from cli.paths import home
-from cli.targets.base import Progress, StackInfo, UpResult
-from infra.config import StackFile
+from perfenv.cli.errors import BadInput
+from perfenv.cli.project import home
+from perfenv.cli.state.manifest import parse_iso
+from perfenv.cli.targets.base import Progress, StackInfo, UpResult
+from perfenv.infra.config import StackFile
 
 Hook = Callable[[str], None]
 
@@ -131,7 +131,7 @@ class FakeSuite:
 
 @dataclass
 class FakeRunner:
-    """Stands in for cli.testrun.run_suite: writes a results.json, returns an outcome."""
+    """Stands in for `testrun.run_suite`: writes a results.json, returns an outcome."""
 
     exit_code: int = 0
     during: Hook | None = None

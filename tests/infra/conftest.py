@@ -9,8 +9,14 @@ from typing import Any
 
 import pytest
 
-from cli.evaluate import EvaluatedResource, Evaluation, PreviewMocks, evaluate, run_under_mocks
-from infra.config import StackFile, load_all, load_stack_file
+from perfenv.cli.program.evaluate import (
+    EvaluatedResource,
+    Evaluation,
+    PreviewMocks,
+    evaluate,
+    run_under_mocks,
+)
+from perfenv.infra.config import StackFile, load_all, load_stack_file
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = REPO / "stacks"

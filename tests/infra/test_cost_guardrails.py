@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from cli.evaluate import Evaluation
+from perfenv.cli.program.evaluate import Evaluation
 from tests.infra.conftest import only
 
 

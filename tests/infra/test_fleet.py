@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import base64
 
-from cli.evaluate import Evaluation
-from infra.config import AppConfig, FleetConfig
-from infra.fleet import Fleet, FleetArgs
+from perfenv.cli.program.evaluate import Evaluation
+from perfenv.infra.config import AppConfig, FleetConfig
+from perfenv.infra.fleet import Fleet, FleetArgs
 from tests.infra.conftest import build, only
 
 TAGS = {"perfenv:project": "perfenv", "perfenv:environment": "t"}

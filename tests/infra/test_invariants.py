@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from cli.evaluate import Evaluation
-from cli.fingerprint import fingerprint
-from infra.config import StackFile
-from infra.tags import TAG_KEYS, tag_key
+from perfenv.cli.program.evaluate import Evaluation
+from perfenv.cli.program.fingerprint import fingerprint
+from perfenv.infra.config import StackFile
+from perfenv.infra.tags import TAG_KEYS, tag_key
 from tests.infra.conftest import provider_tags
 
 ENVIRONMENTS = ("dev", "staging", "perf")

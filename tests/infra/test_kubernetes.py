@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from cli.evaluate import Evaluation
-from infra.config import AppConfig, FleetConfig, KubernetesConfig, QuotaConfig, RunConfig
-from infra.kubernetes import KubernetesApp, KubernetesAppArgs
-from infra.tags import Tags
+from perfenv.cli.program.evaluate import Evaluation
+from perfenv.infra.config import AppConfig, FleetConfig, KubernetesConfig, QuotaConfig, RunConfig
+from perfenv.infra.kubernetes import KubernetesApp, KubernetesAppArgs
+from perfenv.infra.tags import Tags
 from tests.infra.conftest import build, only
 
 RUN = RunConfig(release="1.4.2", expires_at="2026-11-27T18:00:00Z")

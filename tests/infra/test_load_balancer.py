@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from cli.evaluate import Evaluation
-from infra.config import AppConfig, LoadBalancerConfig
-from infra.load_balancer import LoadBalancer, LoadBalancerArgs
+from perfenv.cli.program.evaluate import Evaluation
+from perfenv.infra.config import AppConfig, LoadBalancerConfig
+from perfenv.infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from tests.infra.conftest import build, only
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import json
 
-from cli.evaluate import Evaluation
-from infra.config import AlarmConfig
-from infra.monitoring import Monitoring, MonitoringArgs
+from perfenv.cli.program.evaluate import Evaluation
+from perfenv.infra.config import AlarmConfig
+from perfenv.infra.monitoring import Monitoring, MonitoringArgs
 from tests.infra.conftest import build, only
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from cli.evaluate import Evaluation
-from infra.config import NetworkConfig
-from infra.network import Network, NetworkArgs
+from perfenv.cli.program.evaluate import Evaluation
+from perfenv.infra.config import NetworkConfig
+from perfenv.infra.network import Network, NetworkArgs
 from tests.infra.conftest import build, only
 
 

@@ -5,8 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from cli.evaluate import Evaluation, PreviewMocks, evaluate, run_under_mocks, stack_config
-from infra.config import EnvironmentConfig, StackFile
+from perfenv.cli.program.evaluate import (
+    Evaluation,
+    PreviewMocks,
+    evaluate,
+    run_under_mocks,
+    stack_config,
+)
+from perfenv.infra.config import EnvironmentConfig, StackFile
 from tests.infra.conftest import REPO, stack_file
 
 
@@ -83,7 +89,7 @@ def test_main_reads_stack_config_and_builds(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.chdir(REPO)
     stack = stack_file("perf")
     ev = run_under_mocks(
-        lambda: runpy.run_path(str(REPO / "infra" / "__main__.py"), run_name="__main__"),
+        lambda: runpy.run_path(str(REPO / "__main__.py"), run_name="__main__"),
         stack_name="perf",
         mocks=PreviewMocks(),
         config=stack_config(stack),
@@ -93,5 +99,7 @@ def test_main_reads_stack_config_and_builds(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_importing_the_program_creates_nothing() -> None:
-    ev = run_under_mocks(lambda: __import__("infra.program"), stack_name="t", mocks=PreviewMocks())
+    ev = run_under_mocks(
+        lambda: __import__("perfenv.infra.program"), stack_name="t", mocks=PreviewMocks()
+    )
     assert ev.resources == []

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from infra.config import RunConfig
-from infra.tags import Tags, label_value
+from perfenv.infra.config import RunConfig
+from perfenv.infra.tags import Tags, label_value
 
 
 def test_aws_tags_carry_project_environment_stack_release_owner() -> None:

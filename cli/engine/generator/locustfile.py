@@ -26,9 +26,9 @@ from locust import User, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
-from cli.engine import wire
-from cli.engine.generator.run import Run
-from cli.engine.generator.senders import BuiltinMix, LocustfileTasks, Sender
+from perfenv.cli.engine import wire
+from perfenv.cli.engine.generator.run import Run
+from perfenv.cli.engine.generator.senders import BuiltinMix, LocustfileTasks, Sender
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ[wire.PLAN_ENV]).read_text())
 OUT = Path(os.environ[wire.OUT_ENV])

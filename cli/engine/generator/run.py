@@ -22,10 +22,10 @@ import gevent  # type: ignore[import-untyped]
 from gevent.lock import Semaphore  # type: ignore[import-untyped]
 from hdrh.histogram import HdrHistogram
 
-from cli.engine import schedule, wire
-from cli.engine.generator.senders import NO_REQUEST, Sender
-from cli.engine.kinds import classify
-from cli.measurement import HIST_HIGHEST_US, HIST_LOWEST_US, HIST_SIGNIFICANT_DIGITS
+from perfenv.cli.engine import schedule, wire
+from perfenv.cli.engine.generator.senders import NO_REQUEST, Sender
+from perfenv.cli.engine.kinds import classify
+from perfenv.cli.verdict.measurement import HIST_HIGHEST_US, HIST_LOWEST_US, HIST_SIGNIFICANT_DIGITS
 
 PROBE_S = 0.05  # the event-loop probe's sleep
 

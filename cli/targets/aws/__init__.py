@@ -14,17 +14,17 @@ The package's modules: `automation` (the Automation API and the CLI's process gr
 
 from __future__ import annotations
 
-from cli.targets.aws.automation import (
+from perfenv.cli.targets.aws.automation import (
     INSTALL_HINT,
     PROJECT,
     Automation,
     PulumiAutomation,
     _grouped_command_class,
 )
-from cli.targets.aws.clients import ClientFactory
-from cli.targets.aws.guards import VCPU_QUOTA
-from cli.targets.aws.tag_sweep import STACK_TAG
-from cli.targets.aws.target import EXPIRES_TAG, AwsTarget, default_backend
+from perfenv.cli.targets.aws.clients import ClientFactory
+from perfenv.cli.targets.aws.guards import VCPU_QUOTA
+from perfenv.cli.targets.aws.tag_sweep import STACK_TAG
+from perfenv.cli.targets.aws.target import EXPIRES_TAG, AwsTarget, default_backend
 
 __all__ = [
     "EXPIRES_TAG",

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cli.errors import BadInput
-from cli.paths import REPO
-from cli.signals import stop_process_group
+from perfenv.cli.errors import BadInput
+from perfenv.cli.project import project
+from perfenv.cli.state.signals import stop_process_group
 
 PROJECT = "perfenv"
 INSTALL_HINT = (
@@ -108,11 +108,13 @@ class PulumiAutomation:
             command = _grouped_command_class()()
         except FileNotFoundError:
             raise BadInput(INSTALL_HINT) from None
-        venv = REPO / ".venv" if (REPO / ".venv").exists() else Path(sys.prefix)
+        source = project()
+        venv = source.virtualenv
+        venv = venv if venv is not None and venv.exists() else Path(sys.prefix)
         settings = auto.ProjectSettings(
             name=PROJECT,
             runtime=auto.ProjectRuntimeInfo("python", {"virtualenv": str(venv)}),
-            main=os.path.relpath(REPO / "infra", work_dir),
+            main=os.path.relpath(source.program, work_dir),
             description="perfenv stack (work dir made by perfenv; see stacks/ for its source)",
             backend=auto.ProjectBackend(self.backend),
         )

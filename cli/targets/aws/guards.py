@@ -9,11 +9,11 @@ import os
 import shutil
 from pathlib import Path
 
-from cli.errors import BadInput
-from cli.targets.aws.automation import INSTALL_HINT
-from cli.targets.aws.clients import ClientFactory
-from cli.targets.base import Progress
-from infra.config import StackFile
+from perfenv.cli.errors import BadInput
+from perfenv.cli.targets.aws.automation import INSTALL_HINT
+from perfenv.cli.targets.aws.clients import ClientFactory
+from perfenv.cli.targets.base import Progress
+from perfenv.infra.config import StackFile
 
 VCPU_QUOTA = ("ec2", "L-1216C47A")  # Running On-Demand Standard instances, in vCPUs
 

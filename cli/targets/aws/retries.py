@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from cli.errors import InfraError
+from perfenv.cli.errors import InfraError
 
 _RETRYABLE = re.compile(
     r"Throttl|Rate exceeded|RequestLimitExceeded|TooManyRequests|SlowDown|"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from cli.errors import InfraError
-from cli.targets.aws.clients import ClientFactory
-from cli.targets.aws.retries import backoff_s
-from cli.targets.base import Progress
+from perfenv.cli.errors import InfraError
+from perfenv.cli.targets.aws.clients import ClientFactory
+from perfenv.cli.targets.aws.retries import backoff_s
+from perfenv.cli.targets.base import Progress
 
 STACK_TAG = "perfenv:stack"
 

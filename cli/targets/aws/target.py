@@ -13,13 +13,13 @@ from typing import Any
 
 import yaml
 
-from cli.paths import home
-from cli.targets.aws import guards, tag_sweep
-from cli.targets.aws.automation import Automation, PulumiAutomation
-from cli.targets.aws.clients import ClientFactory, boto_client
-from cli.targets.aws.retries import T, retry
-from cli.targets.base import Progress, StackInfo, UpResult
-from infra.config import STACKS_DIR, StackFile
+from perfenv.cli.project import home, stack_file
+from perfenv.cli.targets.aws import guards, tag_sweep
+from perfenv.cli.targets.aws.automation import Automation, PulumiAutomation
+from perfenv.cli.targets.aws.clients import ClientFactory, boto_client
+from perfenv.cli.targets.aws.retries import T, retry
+from perfenv.cli.targets.base import Progress, StackInfo, UpResult
+from perfenv.infra.config import StackFile
 
 EXPIRES_TAG = "perfenv:expires-at"
 
@@ -74,7 +74,7 @@ class AwsTarget:
         recorded = home() / "runs" / stack / "region"
         if recorded.exists():
             return recorded.read_text().strip()
-        for path in (STACKS_DIR / f"Pulumi.{stack}.yaml", STACKS_DIR / "Pulumi.perf.yaml"):
+        for path in (stack_file(stack), stack_file("perf")):
             if path.exists():
                 cfg = yaml.safe_load(path.read_text())["config"]
                 section = cfg.get("perfenv:environment") or cfg.get("perfenv:cost") or {}

@@ -1,5 +1,5 @@
 """The `local` target: stacks realized in an embedded moto server, apps as local processes."""
 
-from cli.targets.local.target import LocalTarget
+from perfenv.cli.targets.local.target import LocalTarget
 
 __all__ = ["LocalTarget"]

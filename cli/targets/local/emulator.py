@@ -5,7 +5,7 @@
 writes `home()/local/emulator.json` ({"pid", "endpoint"}) once it listens. Its state lives in its
 memory only, so `stop` refuses while stacks are up unless forced.
 
-`python -m cli.targets.local.emulator serve` is the background process's entry point.
+`python -m perfenv.cli.targets.local.emulator serve` is the background process's entry point.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from cli.detached import spawn_detached
-from cli.errors import BadInput, InfraError
-from cli.paths import REPO, home
-from cli.targets.local import fleet, state
+from perfenv.cli.detached import spawn_detached
+from perfenv.cli.errors import BadInput, InfraError
+from perfenv.cli.project import home
+from perfenv.cli.targets.local import fleet, state
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
-_MODULE = "cli.targets.local.emulator"
+_MODULE = "perfenv.cli.targets.local.emulator"
 # Imported by the server right after it listens, so the first real request does not pay for them.
 _WARM_SERVICES = (
     "ec2",
@@ -126,7 +126,7 @@ def _start() -> str:
     _pidfile().unlink(missing_ok=True)
     env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", _MODULE, "serve", "--pidfile", str(_pidfile())]
-    proc = spawn_detached(command, _logfile(), cwd=REPO, env=env)
+    proc = spawn_detached(command, _logfile(), cwd=local_dir(), env=env)
     try:
         return _wait_listening(proc)
     except BaseException:

@@ -17,10 +17,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from cli.detached import spawn_detached
-from cli.errors import InfraError
-from cli.paths import REPO
-from cli.targets.local.state import ProcessRecord
+from perfenv.cli.detached import spawn_detached
+from perfenv.cli.errors import InfraError
+from perfenv.cli.project import root
+from perfenv.cli.targets.local.state import ProcessRecord
 
 HEALTH_TIMEOUT_S = 30.0
 # Set in each app process's environment: a Ctrl-C between its start and its pid being recorded
@@ -68,7 +68,7 @@ def launch(
     log = log_dir / f"{label}-{port}.log"
     try:
         env = {**os.environ, STACK_ENV: stack} if stack else None
-        proc = spawn_detached(command, log, cwd=REPO, env=env)
+        proc = spawn_detached(command, log, cwd=root(), env=env)
     except OSError as exc:
         raise InfraError(f"app.local_command {command[0]!r} cannot start: {exc}") from None
     _children[proc.pid] = proc

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cli.targets.local.realize import Clients
-from cli.targets.local.state import ResourceRecord
-from infra.tags import tag_key
+from perfenv.cli.targets.local.realize import Clients
+from perfenv.cli.targets.local.state import ResourceRecord
+from perfenv.infra.tags import tag_key
 
 STACK_TAG = tag_key("stack")
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pulumi
 
-from cli.targets.local.realize import Clients, Ctx, RealizeError, error_code, handler_for
-from cli.targets.local.realize.base import ACCOUNT, random_hex
-from cli.targets.local.state import ResourceRecord
+from perfenv.cli.targets.local.realize import Clients, Ctx, RealizeError, error_code, handler_for
+from perfenv.cli.targets.local.realize.base import ACCOUNT, random_hex
+from perfenv.cli.targets.local.state import ResourceRecord
 
 Record = Callable[[ResourceRecord], None]
 

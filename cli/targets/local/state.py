@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cli.errors import InfraError
-from cli.paths import home
-from infra.tags import tag_key
+from perfenv.cli.errors import InfraError
+from perfenv.cli.project import home
+from perfenv.infra.tags import tag_key
 
 
 class ResourceRecord(BaseModel):

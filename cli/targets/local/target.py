@@ -10,12 +10,13 @@ import sys
 import threading
 from typing import Any
 
-from cli.errors import BadInput, InfraError
-from cli.paths import REPO
-from cli.targets.base import Progress, StackInfo, UpResult
-from cli.targets.local import emulator, fleet, state
-from cli.targets.local.state import ResourceRecord, StackState
-from infra.config import StackFile
+from perfenv.cli.errors import BadInput, InfraError
+from perfenv.cli.project import root
+from perfenv.cli.targets.base import Progress, StackInfo, UpResult
+from perfenv.cli.targets.local import emulator, fleet, state
+from perfenv.cli.targets.local.state import ResourceRecord, StackState
+from perfenv.infra.config import StackFile
+from perfenv.infra.project import PROJECT_ENV
 
 WORKER_TIMEOUT_S = 300.0
 WORKER_STOP_TIMEOUT_S = 10.0
@@ -98,12 +99,12 @@ class LocalTarget:
         log_path = state.stacks_dir() / f"{stack}.worker.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "cli.targets.local.worker"],
+                [sys.executable, "-m", "perfenv.cli.targets.local.worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                cwd=REPO,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                cwd=root(),
+                env={**os.environ, PROJECT_ENV: str(root()), "PYTHONUNBUFFERED": "1"},
                 start_new_session=True,  # our signal handling decides what it receives
             )
             # A worker that hangs (a stuck emulator call) is stopped; its output then ends.
@@ -161,7 +162,7 @@ class LocalTarget:
     def _delete_all(self, stack_state: StackState, endpoint: str, progress: Progress) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from cli.targets.local.realize import Clients, Ctx, handler_for
+        from perfenv.cli.targets.local.realize import Clients, Ctx, handler_for
 
         clients = Clients(endpoint)
         errors: dict[str, str] = {}
@@ -213,7 +214,7 @@ class LocalTarget:
         return infos
 
     def leftovers(self, stack: str) -> list[str]:
-        from cli.targets.local import leftovers
+        from perfenv.cli.targets.local import leftovers
 
         stack_state = state.load(stack) if state.exists(stack) else None
         recorded = stack_state.processes if stack_state else []

@@ -1,6 +1,6 @@
 """The subprocess that evaluates the infra program with the emulator's mocks.
 
-`python -m cli.targets.local.worker` reads one JSON request on stdin ({"stack", "config",
+`python -m perfenv.cli.targets.local.worker` reads one JSON request on stdin ({"stack", "config",
 "tags", "endpoint", "region"}), so Pulumi's runtime state never lives in the CLI process. The
 stack state file (created by the caller) gains each resource as soon as it exists. Progress
 goes to stdout, one line per resource; a failure is the last line on stderr and exit 3
@@ -17,12 +17,12 @@ import threading
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from cli.targets.local import state
-from cli.targets.local.fleet import start_time
-from cli.targets.local.state import ProcessRecord, ResourceRecord, StackState
+from perfenv.cli.targets.local import state
+from perfenv.cli.targets.local.fleet import start_time
+from perfenv.cli.targets.local.state import ProcessRecord, ResourceRecord, StackState
 
 if TYPE_CHECKING:  # the worker imports pulumi only once it runs
-    from cli.targets.local.mocks import EmulatorMocks
+    from perfenv.cli.targets.local.mocks import EmulatorMocks
 
 FAILED = 3
 INTERRUPTED = 130
@@ -71,9 +71,9 @@ def jsonable(value: Any) -> Any:
 
 
 def run(request: dict[str, Any]) -> None:
-    from cli.evaluate import evaluate
-    from cli.targets.local.mocks import EmulatorMocks
-    from infra.config import StackFile
+    from perfenv.cli.program.evaluate import evaluate
+    from perfenv.cli.targets.local.mocks import EmulatorMocks
+    from perfenv.infra.config import StackFile
 
     stack = str(request["stack"])
     stack_file = StackFile.model_validate(request["config"])

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from cli.cost.aws_clients import Clients
-from infra.config import StackFile, load_all
+from perfenv.cli.cost.aws_clients import Clients
+from perfenv.infra.config import StackFile, load_all
 
 ACCOUNT = "123456789012"
 ALWAYS_NOTIFY_ACTUAL = (80.0, 100.0)  # as infra/cost_guardrails.py declares them

@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from cli.cost.aws_clients import Asker, Clients
-from cli.cost.budgets import fetch_budgets
-from cli.cost.spend import forecast
+from perfenv.cli.cost.aws_clients import Asker, Clients
+from perfenv.cli.cost.budgets import fetch_budgets
+from perfenv.cli.cost.spend import forecast
 
 
 def _clients(**stubbed: Any) -> Clients:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.cost.aws_clients import Clients
-from cli.cost.prices import load_prices
-from cli.main import app
+from perfenv.cli.cost.aws_clients import Clients
+from perfenv.cli.cost.prices import load_prices
+from perfenv.cli.main import app
 from tests.cli.cost.conftest import declare_budgets, environment_files, put_alarm
 
 runner = CliRunner()
@@ -22,7 +22,7 @@ runner = CliRunner()
 @pytest.fixture
 def local(monkeypatch: pytest.MonkeyPatch, emulator: str) -> str:
     """`--target local` talks to the test's moto server instead of starting the emulator."""
-    monkeypatch.setattr("cli.cost.aws_clients.local_endpoint", lambda: emulator)
+    monkeypatch.setattr("perfenv.cli.cost.aws_clients.local_endpoint", lambda: emulator)
     return emulator
 
 

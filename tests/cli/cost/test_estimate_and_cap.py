@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from cli.cost.cap import check_cost_cap, run_hours
-from cli.cost.estimate import estimate_environment
-from cli.cost.prices import load_prices
-from cli.cost.records import close_cost_record, cost_key, write_cost_record
-from cli.cost.stacks import environment_stack
-from cli.errors import BadInput
-from cli.store import open_store
-from cli.suite import load_suite
+from perfenv.cli.cost.cap import check_cost_cap, run_hours
+from perfenv.cli.cost.estimate import estimate_environment
+from perfenv.cli.cost.prices import load_prices
+from perfenv.cli.cost.records import close_cost_record, cost_key, write_cost_record
+from perfenv.cli.cost.stacks import environment_stack
+from perfenv.cli.errors import BadInput
+from perfenv.cli.state.store import open_store
+from perfenv.cli.verdict.suite import load_suite
 
 
 def _suite(tmp_path: Path, cap: float | None, duration: str = "60s") -> Path:
@@ -115,7 +115,7 @@ def test_results_cost_section_validates_against_the_schema(repo: Path) -> None:
 
     import jsonschema
 
-    from cli.cost.records import results_cost
+    from perfenv.cli.cost.records import results_cost
 
     perf = environment_stack("perf").environment
     assert perf is not None
@@ -132,8 +132,8 @@ def test_run_with_a_cap_below_the_estimate_exits_2_before_creating_anything(
 ) -> None:
     from typer.testing import CliRunner
 
-    from cli.main import app
-    from cli.targets.local import emulator
+    from perfenv.cli.main import app
+    from perfenv.cli.targets.local import emulator
 
     suite = tmp_path / "capped.yaml"
     text = (repo / "suites" / "release.yaml").read_text()

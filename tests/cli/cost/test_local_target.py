@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from perfenv.cli.main import app
 from tests.cli.cost.conftest import ce_month, environment_files, inject_cost_and_usage
 
-emulator = pytest.importorskip("cli.targets.local.emulator")
+emulator = pytest.importorskip("perfenv.cli.targets.local.emulator")
 runner = CliRunner()
 STACKS = ("cost", "dev", "staging")
 pytestmark = pytest.mark.slow

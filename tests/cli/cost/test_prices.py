@@ -12,10 +12,16 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from cli.cost.prices import PriceTable, load_prices, on_demand_price, refresh_prices, save_prices
-from cli.cost.refresh import refresh_table
-from cli.errors import BadInput
-from infra.config import load_all
+from perfenv.cli.cost.prices import (
+    PriceTable,
+    load_prices,
+    on_demand_price,
+    refresh_prices,
+    save_prices,
+)
+from perfenv.cli.cost.refresh import refresh_table
+from perfenv.cli.errors import BadInput
+from perfenv.infra.config import load_all
 
 
 def _product(usagetype: str, price: str, unit: str = "Hrs", **attrs: str) -> str:

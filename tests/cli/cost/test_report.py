@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from cli.cost.aws_clients import Clients
-from cli.cost.estimate import estimate_environment
-from cli.cost.money import Gap
-from cli.cost.prices import load_prices
-from cli.cost.records import close_cost_record, write_cost_record
-from cli.cost.report import CostReport, build_report
-from cli.store import open_store
+from perfenv.cli.cost.aws_clients import Clients
+from perfenv.cli.cost.estimate import estimate_environment
+from perfenv.cli.cost.money import Gap
+from perfenv.cli.cost.prices import load_prices
+from perfenv.cli.cost.records import close_cost_record, write_cost_record
+from perfenv.cli.cost.report import CostReport, build_report
+from perfenv.cli.state.store import open_store
 from tests.cli.cost.conftest import (
     NOW,
     ce_month,

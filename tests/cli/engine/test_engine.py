@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from hdrh.histogram import HdrHistogram
 
-import cli.engine
-from cli.engine import run_plan, stop_all
-from cli.errors import BadInput, InfraError
-from cli.measurement import LoadPlan, RequestSpec, ScenarioMeasurement, Window
-from examples.service.launch import running_service
+import perfenv.cli.engine
+from perfenv.cli.engine import run_plan, stop_all
+from perfenv.cli.errors import BadInput, InfraError
+from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec, ScenarioMeasurement, Window
+from perfenv.examples.service.launch import running_service
 
 pytestmark = pytest.mark.slow
 
@@ -53,9 +53,12 @@ def _dead(pid: int) -> bool:
 
 
 def test_the_cli_process_never_imports_locust_or_gevent(repo: Path) -> None:
-    code = "import sys, cli.engine; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    code = (
+        "import sys, perfenv.cli.engine; "
+        "print(sorted({'.'.join(m.split('.')[:2]) for m in sys.modules}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
-    assert "locust" not in out.stdout and "gevent" not in out.stdout and "cli" in out.stdout
+    assert "locust" not in out.stdout and "gevent" not in out.stdout and "perfenv.cli" in out.stdout
 
 
 class _PlainClient(threading.Thread):
@@ -217,7 +220,7 @@ def test_an_unloadable_locustfile_is_bad_input(tmp_path: Path) -> None:
 
 
 def _pids() -> list[int]:
-    return [p.pid for generator in cli.engine._RUNNING for p in generator.processes]
+    return [p.pid for generator in perfenv.cli.engine._RUNNING for p in generator.processes]
 
 
 def test_interrupting_a_run_stops_its_processes() -> None:
@@ -231,7 +234,7 @@ def test_interrupting_a_run_stops_its_processes() -> None:
     with pytest.raises(KeyboardInterrupt):
         run_plan(plan, progress=interrupt)
     assert pids and all(_dead(pid) for pid in pids)
-    assert not cli.engine._RUNNING
+    assert not perfenv.cli.engine._RUNNING
 
 
 def test_stop_all_ends_a_run_with_an_infra_error() -> None:

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cli.engine.kinds import classify
+from perfenv.cli.engine.kinds import classify
 
 
 class _RetriesExceeded(Exception):

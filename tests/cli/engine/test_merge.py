@@ -6,8 +6,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from cli.engine.merge import Collector, merge_histograms
-from cli.measurement import LoadPlan, RequestSpec
+from perfenv.cli.engine.merge import Collector, merge_histograms
+from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec
 
 
 def _hist(*values_us: int) -> str:

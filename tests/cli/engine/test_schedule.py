@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli.engine.schedule import arrivals, planned_per_second
+from perfenv.cli.engine.schedule import arrivals, planned_per_second
 
 RATES = (2.5, 2.5, 0.0, 3.3, 100.0, 0.4, 0.4, 0.4)
 

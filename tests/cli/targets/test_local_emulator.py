@@ -6,9 +6,9 @@ import json
 
 from typer.testing import CliRunner
 
-from cli.main import app
-from cli.targets.local import emulator, fleet, state
-from cli.targets.local.state import StackState
+from perfenv.cli.main import app
+from perfenv.cli.targets.local import emulator, fleet, state
+from perfenv.cli.targets.local.state import StackState
 
 
 def test_emulator_starts_once_is_reused_and_stop_refuses_while_stacks_are_up() -> None:

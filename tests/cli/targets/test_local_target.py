@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
-from cli.errors import BadInput, InfraError
-from cli.paths import home
-from cli.targets.local import LocalTarget, emulator, fleet, state
-from cli.targets.local.state import StackState
-from infra.config import STACKS_DIR, StackFile, load_stack_file
+from perfenv.cli.errors import BadInput, InfraError
+from perfenv.cli.project import home
+from perfenv.cli.targets.local import LocalTarget, emulator, fleet, state
+from perfenv.cli.targets.local.state import StackState
+from perfenv.infra.config import StackFile, load_stack_file
+from tests.conftest import STACKS_DIR
 
 pytestmark = pytest.mark.slow
 AWS = Path(sys.executable).with_name("aws")
@@ -225,9 +226,10 @@ def test_cost_stack_budgets_are_real_and_anomaly_detection_is_simulated(endpoint
 UP_IN_A_CHILD = """
 import sys
 import time
-from cli.targets.local import LocalTarget
-from infra.config import STACKS_DIR, load_stack_file
-LocalTarget().up(sys.argv[1], load_stack_file(STACKS_DIR / "Pulumi.perf.yaml"), {}, print)
+from perfenv.cli.targets.local import LocalTarget
+from perfenv.cli.project import stack_file
+from perfenv.infra.config import load_stack_file
+LocalTarget().up(sys.argv[1], load_stack_file(stack_file("perf")), {}, print)
 """
 
 
@@ -268,7 +270,7 @@ def _realized(stack: str) -> list[Any]:
 def test_mocks_pass_emulator_ids_on_and_refuse_names_aws_would(endpoint: str) -> None:
     import pulumi
 
-    from cli.targets.local.mocks import EmulatorMocks, ResourceFailed
+    from perfenv.cli.targets.local.mocks import EmulatorMocks, ResourceFailed
 
     records: list[Any] = []
     mocks = EmulatorMocks(endpoint, "eu-west-1", {"perfenv:stack": "mocks"}, records.append)

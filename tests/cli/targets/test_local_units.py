@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from cli.errors import BadInput, InfraError
-from cli.targets.local import LocalTarget, fleet, state
-from cli.targets.local.realize.base import Ctx, RealizeError, physical_name
-from cli.targets.local.realize.launch_templates import _template_data
-from cli.targets.local.realize.security_groups import _permission
-from cli.targets.local.state import ResourceRecord, StackState
-from cli.targets.local.target import delete_order
+from perfenv.cli.errors import BadInput, InfraError
+from perfenv.cli.targets.local import LocalTarget, fleet, state
+from perfenv.cli.targets.local.realize.base import Ctx, RealizeError, physical_name
+from perfenv.cli.targets.local.realize.launch_templates import _template_data
+from perfenv.cli.targets.local.realize.security_groups import _permission
+from perfenv.cli.targets.local.state import ResourceRecord, StackState
+from perfenv.cli.targets.local.target import delete_order
 
 
 def _ctx(name: str) -> Ctx:
@@ -96,7 +96,8 @@ def test_stack_state_round_trips_and_lists_with_expiry() -> None:
 
 
 def test_up_of_an_existing_stack_is_bad_input() -> None:
-    from infra.config import STACKS_DIR, load_stack_file
+    from perfenv.infra.config import load_stack_file
+    from tests.conftest import STACKS_DIR
 
     state.save(StackState(stack="perf-b", endpoint="http://127.0.0.1:1"))
     config = load_stack_file(STACKS_DIR / "Pulumi.perf.yaml")
@@ -139,7 +140,7 @@ def test_the_local_target_keeps_pulumi_and_boto3_out_of_the_cli_process() -> Non
     import subprocess
 
     code = (
-        "import sys, cli.targets.local, cli.commands.local; "
+        "import sys, perfenv.cli.targets.local, perfenv.cli.commands.local; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'pulumi', 'boto3', 'botocore'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -147,7 +148,7 @@ def test_the_local_target_keeps_pulumi_and_boto3_out_of_the_cli_process() -> Non
 
 
 def test_worker_failure_line_becomes_the_error(tmp_path: Path) -> None:
-    from cli.targets.local.target import _last_error
+    from perfenv.cli.targets.local.target import _last_error
 
     log = tmp_path / "worker.log"
     log.write_text("Traceback ...\n  noise\nperfenv-worker: creating aws:lb/x y: bad name\n")

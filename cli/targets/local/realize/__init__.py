@@ -10,7 +10,7 @@ import importlib
 import threading
 from typing import Any
 
-from cli.targets.local.realize.base import (
+from perfenv.cli.targets.local.realize.base import (
     REGISTRY,
     Ctx,
     Handler,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cli.targets.local.realize.base import (
+from perfenv.cli.targets.local.realize.base import (
     ACCOUNT,
     Ctx,
     Inputs,
@@ -18,7 +18,7 @@ from cli.targets.local.realize.base import (
     to_int,
     with_outputs,
 )
-from cli.targets.local.realize.ec2 import terminate_instances
+from perfenv.cli.targets.local.realize.ec2 import terminate_instances
 
 
 def _asg_tags(ctx: Ctx, inputs: Inputs, name: str) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cli.targets.local.realize.base import (
+from perfenv.cli.targets.local.realize.base import (
     Ctx,
     Inputs,
     Outputs,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cli.targets.local.realize.base import (
+from perfenv.cli.targets.local.realize.base import (
     Ctx,
     Inputs,
     Outputs,
@@ -17,7 +17,7 @@ from cli.targets.local.realize.base import (
     tag_list,
     with_outputs,
 )
-from cli.targets.local.realize.ec2 import ec2_arn, tag_resource
+from perfenv.cli.targets.local.realize.ec2 import ec2_arn, tag_resource
 
 _TEMPLATE_KEYS = {"securityGroups": "Groups"}  # network interface: Terraform name -> EC2 name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cli.targets.local.realize.base import (
+from perfenv.cli.targets.local.realize.base import (
     ACCOUNT,
     Ctx,
     Inputs,
@@ -17,7 +17,7 @@ from cli.targets.local.realize.base import (
     to_int,
     with_outputs,
 )
-from cli.targets.local.realize.ec2 import ec2_arn, protocol_number, tag_resource
+from perfenv.cli.targets.local.realize.ec2 import ec2_arn, protocol_number, tag_resource
 
 
 def _acl_entry(acl_id: str, rule: Mapping[str, Any], egress: bool) -> dict[str, Any]:

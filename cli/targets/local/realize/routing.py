@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cli.targets.local.realize.base import (
+from perfenv.cli.targets.local.realize.base import (
     ACCOUNT,
     Ctx,
     Inputs,
@@ -16,7 +16,7 @@ from cli.targets.local.realize.base import (
     register,
     with_outputs,
 )
-from cli.targets.local.realize.ec2 import ec2_arn, tag_resource
+from perfenv.cli.targets.local.realize.ec2 import ec2_arn, tag_resource
 
 
 def _route_target(route: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cli.targets.local.realize.base import (
+from perfenv.cli.targets.local.realize.base import (
     ACCOUNT,
     Ctx,
     Inputs,
@@ -19,7 +19,7 @@ from cli.targets.local.realize.base import (
     to_int,
     with_outputs,
 )
-from cli.targets.local.realize.ec2 import ec2_arn, protocol_number, tag_resource
+from perfenv.cli.targets.local.realize.ec2 import ec2_arn, protocol_number, tag_resource
 
 
 def _permission(rule: Mapping[str, Any], group_id: str | None = None) -> dict[str, Any]:

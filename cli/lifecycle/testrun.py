@@ -1,0 +1,229 @@
+"""Running a suite against a URL: plan, measure, judge, compare, report, store.
+
+`run_suite` is what `perfenv test` and the ephemeral `perfenv run` both call. It writes the four
+files into the out dir, stores results under the release, and returns the outcome; the caller
+decides what to print. Progress goes through callbacks so that this layer stays UI-free.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from perfenv.cli.compare import check_release, compare_results, previous_release, resolve
+from perfenv.cli.errors import BadInput, InvalidMeasurement
+from perfenv.cli.state.store import Store, open_store
+from perfenv.cli.verdict.judge import Run, exit_code, judge_suite
+from perfenv.cli.verdict.measurement import GeneratorHealth, LoadPlan, ScenarioMeasurement, Window
+from perfenv.cli.verdict.results import build_results, write_results
+from perfenv.cli.verdict.suite import Suite, load_suite, planned_duration_s
+
+__all__ = ["SuiteOutcome", "Tick", "check_url", "load_suite", "planned_duration_s", "run_suite"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tick:
+    """One measured second, for a progress display."""
+
+    scenario: str
+    attempt: int  # 1-based repeat
+    repeat: int
+    planned_s: int
+    window: Window
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuiteOutcome:
+    exit_code: int
+    verdict: str  # pass | fail | invalid (the budgets); a regression shows in comparison
+    results_path: Path
+    comparison: dict[str, Any] | None
+    run_id: str
+    stored_as: str | None  # the state-store key, when a release was given
+    results: dict[str, Any]
+
+
+def check_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
+    """`url` if it is http(s) to loopback or to one of `allowed_hosts`; else BadInput (exit 2)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise BadInput(f"--url: expected http://HOST[:PORT], got {url!r}")
+    hostname = parsed.hostname.lower()
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return url
+    try:
+        if ipaddress.ip_address(hostname).is_loopback:
+            return url
+    except ValueError:
+        pass
+    if hostname in {h.lower() for h in allowed_hosts}:
+        return url
+    raise BadInput(
+        f"--url: {hostname} is not loopback and not in the suite's allowed_hosts;"
+        " perfenv only sends load where it is told it may"
+    )
+
+
+def new_run_id() -> str:
+    """Sortable by time: `20261127T140501Z-3fa9c1`."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _measure(
+    suite: Suite,
+    plan: LoadPlan,
+    out_dir: Path,
+    attempt: int,
+    on_window: Callable[[Window], None] | None,
+) -> list[Run]:
+    try:
+        if suite.engine == "command":
+            from perfenv.cli.engine.command import run_command
+
+            return run_command(suite, plan, out_dir / "command", attempt=attempt)
+        from perfenv.cli.engine import run_plan  # the load engine: Locust in its own processes
+
+        return [run_plan(plan, on_window)]
+    except InvalidMeasurement as exc:
+        # Still judged and reported: an invalid scenario, with the reason, never a pass.
+        return [_unmeasured(plan, str(exc))]
+
+
+def _unmeasured(plan: LoadPlan, reason: str) -> ScenarioMeasurement:
+    return ScenarioMeasurement(
+        scenario=plan.scenario,
+        started_at=_now(),
+        warmup_s=plan.warmup_s,
+        windows=(),
+        endpoints={},
+        errors_by_kind={},
+        generator=GeneratorHealth(valid=False, reason=reason, planned=plan.planned_requests),
+    )
+
+
+def _baseline(
+    baseline: str | None, release: str | None, suite: Suite, store: Store
+) -> tuple[str, dict[str, Any]] | None:
+    if baseline is None or baseline == "none":
+        return None
+    if baseline == "auto":
+        previous = previous_release(store, release)
+        if previous is None:
+            return None
+        return resolve(previous, store, suite.name)
+    return resolve(baseline, store, suite.name)
+
+
+def run_suite(
+    suite: Suite,
+    base_url: str,
+    out_dir: Path,
+    *,
+    release: str | None = None,
+    workers: int = 0,
+    repeat: int = 1,
+    baseline: str | None = "auto",
+    extra: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+    tick: Callable[[Tick], None] | None = None,
+    store: Store | None = None,
+) -> SuiteOutcome:
+    """Run every scenario `repeat` times against `base_url`; judge, compare, report, store."""
+    say = progress or (lambda _message: None)
+    if release is not None:
+        check_release(release)
+    if repeat < 1:
+        raise BadInput("--repeat: must be >= 1")
+    if workers < 0:
+        raise BadInput("--workers: must be >= 0")
+    store = store or open_store()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_id, started_at = new_run_id(), _now()
+    found = _baseline(baseline, release, suite, store)  # a bad baseline fails before any load
+
+    plans = {s.name: suite.plan(s, base_url, workers=workers) for s in suite.scenarios}
+    runs: dict[str, list[Run]] = {}
+    for scenario in suite.scenarios:
+        plan = plans[scenario.name]
+        for attempt in range(1, repeat + 1):
+            again = f" (run {attempt}/{repeat})" if repeat > 1 else ""
+            say(
+                f"scenario {scenario.name}{again}: {getattr(scenario, 'kind', 'load')}, "
+                f"{plan.duration_s}s, {plan.planned_requests} requests planned"
+            )
+
+            def on_window(window: Window, _name: str = scenario.name, _n: int = attempt) -> None:
+                if tick is not None:
+                    tick(
+                        Tick(
+                            scenario=_name,
+                            attempt=_n,
+                            repeat=repeat,
+                            planned_s=plans[_name].duration_s,
+                            window=window,
+                        )
+                    )
+
+            runs.setdefault(scenario.name, []).extend(
+                _measure(suite, plan, out_dir, attempt, on_window)
+            )
+
+    verdict = judge_suite(suite, runs)
+    finished_at = _now()
+
+    doc = build_results(
+        suite=suite,
+        verdict=verdict,
+        plans=plans,
+        runs=runs,
+        run_id=run_id,
+        base_url=base_url,
+        release=release,
+        started_at=started_at,
+        finished_at=finished_at,
+        exit_code=verdict.exit_code,
+        extra=extra,
+    )
+    comparison = None
+    if found is None and baseline not in (None, "none"):
+        say("no earlier release in the state store: nothing to compare with")
+    if found is not None:
+        label, base_doc = found
+        say(f"comparing with {label}")
+        comparison = compare_results(
+            base_doc, doc, baseline_label=label, candidate_label=release or run_id
+        )
+    code = exit_code(verdict, bool(comparison and comparison["regressed"]))
+    doc["exit_code"] = code
+    if comparison is not None:
+        doc["comparison"] = comparison
+
+    from perfenv.cli.reports import write_reports  # matplotlib loads only when reports are written
+
+    results_path = out_dir / "results.json"
+    write_results(doc, results_path)
+    write_reports(doc, out_dir)
+    stored_as = None
+    if release is not None:
+        stored_as = f"results/{release}/{run_id}.json"
+        store.put(stored_as, doc)
+        say(f"stored results as {stored_as} in {store.url}")
+    return SuiteOutcome(
+        exit_code=code,
+        verdict=verdict.verdict,
+        results_path=results_path,
+        comparison=comparison,
+        run_id=run_id,
+        stored_as=stored_as,
+        results=doc,
+    )

@@ -1,0 +1,1 @@
+"""The program checks: evaluate the program under mocks, fingerprint, parity, preview, validate."""

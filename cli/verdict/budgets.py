@@ -1,0 +1,95 @@
+"""Performance budgets as people write them: `p95 < 250ms`, `error_rate < 1%`, `throughput >= 95%`.
+
+Latency budgets hold a threshold in milliseconds; `error_rate` and `throughput` (achieved over
+planned arrivals) hold a fraction. A budget is judged against a `Stats` mapping of metric to
+value in the same units.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from perfenv.cli.durations import parse_duration
+
+LATENCY_METRICS = ("p50", "p90", "p95", "p99", "p999", "max", "mean")
+RATIO_METRICS = ("error_rate", "throughput")
+METRICS = LATENCY_METRICS + RATIO_METRICS
+# The percentile each latency metric stands for (max is the 100th).
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9, "max": 100.0}
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_EXPR = re.compile(r"^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*(\S+)\s*$")
+
+
+@dataclass(frozen=True)
+class Budget:
+    text: str  # as written, e.g. "p95 < 250ms"
+    metric: str
+    op: str
+    threshold: float  # ms for latency metrics, a fraction for error_rate and throughput
+
+    @property
+    def is_latency(self) -> bool:
+        return self.metric in LATENCY_METRICS
+
+    @property
+    def unit(self) -> str:
+        return "ms" if self.is_latency else "ratio"
+
+    def holds(self, value: float) -> bool:
+        return _OPS[self.op](value, self.threshold)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _ratio(text: str) -> float:
+    if text.endswith("%"):
+        return float(text[:-1]) / 100
+    return float(text)
+
+
+def parse_budget(text: str) -> Budget:
+    """The budget in `text`; raises ValueError with a readable message."""
+    match = _EXPR.match(text)
+    if not match:
+        raise ValueError(f"not a budget like 'p95 < 250ms' or 'error_rate < 1%' (got {text!r})")
+    metric, op, raw = match.groups()
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r} in {text!r}; one of {', '.join(METRICS)}")
+    try:
+        if metric in LATENCY_METRICS:
+            threshold = parse_duration(raw) * 1000
+        else:
+            threshold = _ratio(raw)
+    except ValueError:
+        unit = "a latency like 250ms or 1s" if metric in LATENCY_METRICS else "a percentage like 1%"
+        raise ValueError(f"threshold {raw!r} in {text!r} is not {unit}") from None
+    if threshold < 0:
+        raise ValueError(f"threshold in {text!r} must be >= 0")
+    return Budget(text=" ".join(text.split()), metric=metric, op=op, threshold=threshold)
+
+
+def value_text(metric: str, value: float | None) -> str:
+    """How a measured value reads next to its budget: `231.4ms`, `0.42%`."""
+    if value is None:
+        return "n/a"
+    if metric in LATENCY_METRICS:
+        return f"{value:.1f}ms" if value < 10_000 else f"{value / 1000:.2f}s"
+    return f"{value * 100:.2f}%"
+
+
+def judge_budget(budget: Budget, stats: Mapping[str, float | None]) -> tuple[str, float | None]:
+    """("pass" | "fail" | "invalid", the measured value). Invalid: the metric was not measured."""
+    value = stats.get(budget.metric)
+    if value is None:
+        return "invalid", None
+    return ("pass" if budget.holds(value) else "fail"), value

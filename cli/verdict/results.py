@@ -1,0 +1,250 @@
+"""`results.json`: everything needed to re-judge a run, valid against `docs/results.schema.json`.
+
+Built from the suite, its plans, the measured runs and the verdict; read back (for `compare`,
+baselines and `engine: command`) into the same measurement objects the judge takes.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from perfenv.cli.errors import BadInput
+from perfenv.cli.verdict.judge import (
+    Run,
+    ScenarioVerdict,
+    SuiteVerdict,
+    SummaryRun,
+    latency_stats,
+    merged,
+)
+from perfenv.cli.verdict.measurement import (
+    EndpointStats,
+    GeneratorHealth,
+    LoadPlan,
+    ScenarioMeasurement,
+    Window,
+)
+from perfenv.cli.verdict.suite import Suite
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = Path(__file__).with_name("results.schema.json")  # docs/ links to it
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def versions(engine: str = "locust") -> dict[str, str]:
+    out = {"perfenv": _version("perfenv"), "python": platform.python_version()}
+    out["locust"] = _version("locust")
+    return out
+
+
+def host() -> dict[str, Any]:
+    import os
+
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count() or 0,
+    }
+
+
+def _plan(plan: LoadPlan) -> dict[str, Any]:
+    return {
+        "rates": list(plan.rates),
+        "warmup_s": plan.warmup_s,
+        "duration_s": plan.duration_s,
+        "planned_requests": plan.planned_requests,
+        "workers": plan.workers,
+        "requests": [asdict(r) for r in plan.requests],
+        "locustfile": str(plan.locustfile) if plan.locustfile else None,
+    }
+
+
+def _window(window: Window) -> dict[str, Any]:
+    stats = latency_stats(merged([window.histogram]))
+    return {
+        **asdict(window),
+        "p50_ms": stats["p50"],
+        "p95_ms": stats["p95"],
+        "p99_ms": stats["p99"],
+    }
+
+
+def run_record(run: Run) -> dict[str, Any]:
+    if isinstance(run, SummaryRun):
+        return {
+            "source": "summary",
+            "engine": run.engine,
+            "started_at": run.started_at,
+            "planned": run.planned,
+            "summary": dict(run.stats),
+            "generator": asdict(run.generator),
+        }
+    return {
+        "source": "histogram",
+        "engine": run.engine,
+        "started_at": run.started_at,
+        "warmup_s": run.warmup_s,
+        "generator": asdict(run.generator),
+        "errors_by_kind": dict(run.errors_by_kind),
+        "endpoints": {name: asdict(e) for name, e in run.endpoints.items()},
+        "windows": [_window(w) for w in run.windows],
+    }
+
+
+def scenario_record(
+    verdict: ScenarioVerdict, scenario: Any, plan: LoadPlan, runs: list[Run]
+) -> dict[str, Any]:
+    return {
+        "name": verdict.name,
+        "kind": verdict.kind,
+        "verdict": verdict.verdict,
+        "reason": verdict.reason,
+        "config": scenario.model_dump(mode="json", exclude={"budgets"}),
+        "plan": _plan(plan),
+        "budgets": [b.as_dict() for b in verdict.budgets],
+        "stats": dict(verdict.stats),
+        "analysis": verdict.analysis,
+        "runs": [run_record(r) for r in runs],
+    }
+
+
+def build_results(
+    *,
+    suite: Suite,
+    verdict: SuiteVerdict,
+    plans: dict[str, LoadPlan],
+    runs: dict[str, list[Run]],
+    run_id: str,
+    base_url: str,
+    release: str | None,
+    started_at: str,
+    finished_at: str,
+    exit_code: int,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    by_name = {s.name: s for s in suite.scenarios}
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "release": release,
+        "suite": {
+            "name": suite.name,
+            "engine": suite.engine,
+            "source": str(suite.source) if suite.source else None,
+            "budgets": [b.text for b in suite.budgets],
+        },
+        "target": {"url": base_url},
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "verdict": verdict.verdict,
+        "exit_code": exit_code,
+        "versions": versions(),
+        "host": host(),
+        "scenarios": [
+            scenario_record(v, by_name[v.name], plans[v.name], runs.get(v.name, []))
+            for v in verdict.scenarios
+        ],
+    }
+    for key in ("environment", "cost", "comparison"):
+        if extra and extra.get(key) is not None:
+            doc[key] = extra[key]
+    return doc
+
+
+def write_results(doc: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text())
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read results: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{path}: not JSON (line {exc.lineno})") from None
+    if not isinstance(doc, dict):
+        raise BadInput(f"{path}: not a results document")
+    return doc
+
+
+def schema() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return data
+
+
+def schema_errors(doc: dict[str, Any]) -> list[str]:
+    """Every way `doc` breaks the results schema, one `path: message` each."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    return [
+        f"{'.'.join(str(p) for p in err.absolute_path) or '(root)'}: {err.message}"
+        for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    ]
+
+
+def _generator(data: dict[str, Any]) -> GeneratorHealth:
+    fields = GeneratorHealth.__dataclass_fields__
+    return GeneratorHealth(**{k: v for k, v in data.items() if k in fields})
+
+
+def measurement_from_record(scenario: str, record: dict[str, Any]) -> Run:
+    """A run of `results.json` back as what the judge takes."""
+    generator = _generator(record.get("generator") or {"valid": True})
+    if record.get("source") == "summary":
+        return SummaryRun(
+            scenario=scenario,
+            started_at=record.get("started_at", ""),
+            stats=dict(record.get("summary") or {}),
+            planned=int(record.get("planned", 0)),
+            generator=generator,
+            engine=record.get("engine", "k6"),
+        )
+    windows = tuple(
+        Window(
+            t=int(w["t"]),
+            planned=int(w["planned"]),
+            sent=int(w["sent"]),
+            ok=int(w["ok"]),
+            errors=int(w["errors"]),
+            histogram=w["histogram"],
+        )
+        for w in record.get("windows", [])
+    )
+    endpoints = {
+        name: EndpointStats(count=e["count"], errors=e["errors"], histogram=e["histogram"])
+        for name, e in (record.get("endpoints") or {}).items()
+    }
+    return ScenarioMeasurement(
+        scenario=scenario,
+        started_at=record.get("started_at", ""),
+        warmup_s=int(record.get("warmup_s", 0)),
+        windows=windows,
+        endpoints=endpoints,
+        errors_by_kind=dict(record.get("errors_by_kind") or {}),
+        generator=generator,
+        engine=record.get("engine", "locust"),
+    )
+
+
+def runs_from_results(doc: dict[str, Any]) -> dict[str, list[Run]]:
+    """Each scenario's runs, by name."""
+    out: dict[str, list[Run]] = {}
+    for scenario in doc.get("scenarios", []):
+        name = scenario["name"]
+        out[name] = [measurement_from_record(name, r) for r in scenario.get("runs", [])]
+    return out

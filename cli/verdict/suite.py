@@ -1,0 +1,372 @@
+"""Suite files (`suites/*.yaml`): the model, its one-line errors, and the load shapes.
+
+Every scenario kind is a shape of planned arrivals per second (an open model):
+
+- `load`:   a steady `rate` for `duration`;
+- `spike`:  `base_rate`, then `peak_rate` from `spike_at` for `spike_for`, then `base_rate` again;
+- `stress`: `start_rate`, plus `step_rate` every `step_every`, up to and including `max_rate`;
+- `soak`:   a steady `rate` for a long `duration`.
+
+`warmup` is the leading part of `duration` that the budgets do not judge. A scenario's `budgets`
+add to the suite's; one on the same metric and direction replaces the suite's (a spike may allow
+a looser p95 than the steady load).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from perfenv.cli.durations import parse_duration
+from perfenv.cli.errors import BadInput
+from perfenv.cli.verdict.budgets import Budget, parse_budget
+from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec
+
+KINDS = ("load", "spike", "stress", "soak")
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    return value
+
+
+def _budget(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_budget(value)
+    if isinstance(value, Budget):
+        return value
+    raise ValueError(f"a budget is a string like 'p95 < 250ms' (got {value!r})")
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+BudgetExpr = Annotated[Budget, BeforeValidator(_budget)]
+Rate = Annotated[float, Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Request(_Model):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
+    path: str
+    weight: int = Field(default=1, ge=1)
+    name: str | None = None
+    body: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"must start with / (got {value!r})")
+        return value
+
+    def spec(self) -> RequestSpec:
+        return RequestSpec(
+            method=self.method,
+            path=self.path,
+            weight=self.weight,
+            name=self.name,
+            body=self.body,
+            headers=dict(self.headers),
+        )
+
+
+class ScenarioBase(_Model):
+    name: str = Field(min_length=1)
+    budgets: tuple[BudgetExpr, ...] = ()
+
+    @property
+    def warmup_s(self) -> int:
+        return round(getattr(self, "warmup", 0.0))
+
+    def rates(self) -> tuple[float, ...]:
+        raise NotImplementedError
+
+    @property
+    def duration_s(self) -> int:
+        return len(self.rates())
+
+
+def _check_warmup(warmup: float, info: ValidationInfo) -> float:
+    duration = info.data.get("duration")
+    if duration is not None and warmup >= duration:
+        raise ValueError(f"must be shorter than duration ({duration:g}s)")
+    return warmup
+
+
+class LoadScenario(ScenarioBase):
+    kind: Literal["load"]
+    rate: Rate
+    duration: Duration = Field(gt=0)
+    warmup: Duration = Field(default=0.0, ge=0)
+
+    _warmup = field_validator("warmup")(_check_warmup)
+
+    def rates(self) -> tuple[float, ...]:
+        return (self.rate,) * max(1, round(self.duration))
+
+
+class SoakScenario(LoadScenario):
+    kind: Literal["soak"]  # type: ignore[assignment]
+
+
+class SpikeScenario(ScenarioBase):
+    kind: Literal["spike"]
+    base_rate: Rate
+    peak_rate: Rate
+    duration: Duration = Field(gt=0)
+    spike_at: Duration = Field(ge=0)
+    spike_for: Duration = Field(gt=0)
+    warmup: Duration = Field(default=0.0, ge=0)
+
+    @field_validator("peak_rate")
+    @classmethod
+    def _above_base(cls, value: float, info: ValidationInfo) -> float:
+        base = info.data.get("base_rate")
+        if base is not None and value <= base:
+            raise ValueError(f"must be > base_rate ({base:g})")
+        return value
+
+    @field_validator("spike_for")
+    @classmethod
+    def _inside(cls, value: float, info: ValidationInfo) -> float:
+        duration, at = info.data.get("duration"), info.data.get("spike_at")
+        if duration is not None and at is not None and at + value > duration:
+            raise ValueError(f"spike_at + spike_for must fit in duration ({duration:g}s)")
+        return value
+
+    @field_validator("warmup")
+    @classmethod
+    def _before_spike(cls, value: float, info: ValidationInfo) -> float:
+        at = info.data.get("spike_at")
+        if at is not None and value > at:
+            raise ValueError(f"must end before spike_at ({at:g}s)")
+        return value
+
+    @property
+    def spike_window(self) -> tuple[int, int]:
+        """[start, end) seconds of the spike."""
+        start = round(self.spike_at)
+        return start, start + max(1, round(self.spike_for))
+
+    def rates(self) -> tuple[float, ...]:
+        start, end = self.spike_window
+        return tuple(
+            self.peak_rate if start <= t < end else self.base_rate
+            for t in range(max(1, round(self.duration)))
+        )
+
+
+class StressScenario(ScenarioBase):
+    kind: Literal["stress"]
+    start_rate: Rate
+    step_rate: Rate
+    step_every: Duration = Field(ge=1)
+    max_rate: Rate
+    warmup: Duration = Field(default=0.0, ge=0)
+
+    @field_validator("max_rate")
+    @classmethod
+    def _above_start(cls, value: float, info: ValidationInfo) -> float:
+        start = info.data.get("start_rate")
+        if start is not None and value < start:
+            raise ValueError(f"must be >= start_rate ({start:g})")
+        return value
+
+    @field_validator("warmup")
+    @classmethod
+    def _within_first_step(cls, value: float, info: ValidationInfo) -> float:
+        every = info.data.get("step_every")
+        if every is not None and value >= every:
+            raise ValueError(f"must be shorter than step_every ({every:g}s)")
+        return value
+
+    @property
+    def step_rates(self) -> tuple[float, ...]:
+        steps = math.floor((self.max_rate - self.start_rate) / self.step_rate + 1e-9) + 1
+        return tuple(self.start_rate + i * self.step_rate for i in range(steps))
+
+    @property
+    def step_s(self) -> int:
+        return max(1, round(self.step_every))
+
+    def rates(self) -> tuple[float, ...]:
+        return tuple(rate for rate in self.step_rates for _ in range(self.step_s))
+
+
+Scenario = Annotated[
+    LoadScenario | SpikeScenario | StressScenario | SoakScenario, Field(discriminator="kind")
+]
+
+
+class Suite(_Model):
+    name: str = Field(min_length=1)
+    engine: Literal["locust", "command"] = "locust"
+    locustfile: Path | None = None
+    command: str | tuple[str, ...] | None = None  # engine: command
+    allowed_hosts: tuple[str, ...] = ()
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    requests: tuple[Request, ...] = ()
+    scenarios: tuple[Scenario, ...]
+    budgets: tuple[BudgetExpr, ...] = ()
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("scenarios")
+    @classmethod
+    def _unique_names(cls, value: tuple[ScenarioBase, ...]) -> tuple[ScenarioBase, ...]:
+        if not value:
+            raise ValueError("must not be empty: a suite needs at least one scenario")
+        seen: set[str] = set()
+        for scenario in value:
+            if scenario.name in seen:
+                raise ValueError(f"scenario name {scenario.name!r} is used twice")
+            seen.add(scenario.name)
+        return value
+
+    @model_validator(mode="after")
+    def _engine_needs(self) -> Suite:
+        if self.engine == "command" and not self.command:
+            raise ValueError("command: required when engine is command")
+        if self.engine == "locust" and not self.requests and self.locustfile is None:
+            raise ValueError("requests: required when engine is locust and there is no locustfile")
+        return self
+
+    @property
+    def source(self) -> Path | None:
+        """The file this suite was loaded from, if any."""
+        return self._source
+
+    def budgets_for(self, scenario: ScenarioBase) -> tuple[Budget, ...]:
+        """The suite's budgets, with the scenario's added (same metric and direction: replaced)."""
+        own = {(b.metric, b.op[0]) for b in scenario.budgets}
+        kept = tuple(b for b in self.budgets if (b.metric, b.op[0]) not in own)
+        return kept + tuple(scenario.budgets)
+
+    def plan(self, scenario: ScenarioBase, base_url: str, *, workers: int = 0) -> LoadPlan:
+        return LoadPlan(
+            scenario=scenario.name,
+            base_url=base_url,
+            rates=scenario.rates(),
+            warmup_s=scenario.warmup_s,
+            requests=tuple(r.spec() for r in self.requests),
+            locustfile=self.locustfile,
+            workers=workers,
+        )
+
+
+_TYPE_MESSAGES = {
+    "extra_forbidden": "unknown key",
+    "missing": "required",
+    "union_tag_invalid": f"kind must be one of {', '.join(KINDS)}",
+    "union_tag_not_found": f"kind is required: one of {', '.join(KINDS)}",
+    "too_short": "must not be empty",
+}
+
+
+def _message(error: Any) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in _TYPE_MESSAGES:
+        return _TYPE_MESSAGES[kind]
+    for key, word in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+        if kind.startswith(("greater_than", "less_than")) and key in ctx:
+            bound = ctx[key]
+            return (
+                f"must be {word} {bound:g}"
+                if isinstance(bound, float)
+                else f"must be {word} {bound}"
+            )
+    message: str = error["msg"]
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return message[:1].lower() + message[1:]
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+        elif i == 2 and loc[0] == "scenarios" and item in KINDS:
+            continue  # the discriminator's tag, not a field
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def error_lines(source: str, exc: ValidationError) -> list[str]:
+    """One `file: field: message` line per problem."""
+    lines = []
+    for error in exc.errors():
+        where = _location(tuple(error["loc"]))
+        lines.append(
+            f"{source}: {where}: {_message(error)}" if where else f"{source}: {_message(error)}"
+        )
+    return lines
+
+
+def _resolve(path: Path, suite_file: Path) -> Path | None:
+    if path.is_absolute():
+        return path if path.is_file() else None
+    for base in (Path.cwd(), suite_file.parent, suite_file.parent.parent):
+        if (base / path).is_file():
+            return (base / path).resolve()
+    return None
+
+
+def parse_suite(data: Any, source: str = "suite") -> Suite:
+    """Validate a parsed suite document; BadInput with one line per problem."""
+    if not isinstance(data, dict):
+        raise BadInput(f"{source}: expected a mapping of suite fields")
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as exc:
+        raise BadInput("\n".join(error_lines(source, exc))) from None
+
+
+def load_suite(path: Path) -> Suite:
+    """The suite in `path`; BadInput (exit 2) naming file and field for anything wrong."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read suite: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise BadInput(f"{path}: not valid YAML{where}") from None
+    suite = parse_suite(data, str(path))
+    if suite.locustfile is not None:
+        found = _resolve(suite.locustfile, path)
+        if found is None:
+            raise BadInput(f"{path}: locustfile: no such file: {suite.locustfile}")
+        suite = suite.model_copy(update={"locustfile": found})
+    suite._source = path
+    return suite
+
+
+def planned_duration_s(suite: Suite, *, repeat: int = 1) -> float:
+    """Seconds of planned load in the whole suite (every scenario, every repeat)."""
+    return float(sum(s.duration_s for s in suite.scenarios) * max(1, repeat))

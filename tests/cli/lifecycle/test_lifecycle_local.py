@@ -1,0 +1,296 @@
+"""`perfenv run` / `up` / `down` / `reap` end to end on the real local target, as subprocesses.
+
+Few and short: a 3 s suite for the passing runs, a 12 s one for the runs that get a signal.
+The `--ttl 1s` / `stacks --expired` / `reap` flow runs here on a killed run's stack; the same
+with `perfenv up --ttl 1s` is in test_lifecycle.py (fake target).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from perfenv.cli.targets.local import fleet
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+PERFENV = [sys.executable, "-m", "perfenv.cli.main"]
+REGION = "eu-west-1"
+
+
+def _suite(tmp_path: Path, name: str, duration: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(
+        f"name: {name}\n"
+        "engine: locust\n"
+        "requests:\n"
+        "  - {method: GET, path: /items, weight: 1}\n"
+        "scenarios:\n"
+        f"  - {{name: load, kind: load, rate: 10, duration: {duration}, warmup: 1s}}\n"
+        'budgets: ["error_rate < 5%"]\n'
+    )
+    return path
+
+
+_parity_markers: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def emulator(tmp_path: Path) -> Iterator[None]:
+    """Stops the emulator afterwards. Before: the parity pass of the first test is reused (it
+    evaluates two programs: seconds that every run's checks would pay again per fresh home)."""
+    from perfenv.cli.project import home
+
+    cache = home() / "cache"
+    if not _parity_markers:
+        # --ttl 1s: every check passes, then the TTL check refuses; nothing is created
+        _perfenv(
+            "run",
+            "--release",
+            "0.0.1",
+            "--suite",
+            str(_suite(tmp_path, "p", "3s")),
+            "--ttl",
+            "1s",
+            "--out",
+            str(tmp_path / "parity"),
+        )
+        _parity_markers.extend(cache.glob("parity-*"))
+        assert _parity_markers, "the parity check did not pass"
+    cache.mkdir(parents=True, exist_ok=True)
+    for marker in _parity_markers:
+        (cache / marker.name).touch()
+    yield
+    from perfenv.cli.targets.local import emulator as local
+
+    local.stop(force=True)
+
+
+def _perfenv(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> Any:
+    return subprocess.run(
+        [*PERFENV, *args],
+        cwd=REPO,
+        env=os.environ | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _start_run(
+    release: str, suite: Path, out: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    log = open(out.parent / f"{out.name}.log", "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [
+            *PERFENV,
+            "run",
+            "--release",
+            release,
+            "--target",
+            "local",
+            "--suite",
+            str(suite),
+            "--out",
+            str(out),
+            "--format",
+            "json",
+            *extra,
+        ],
+        cwd=REPO,
+        env=os.environ | (env or {}),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        start_new_session=True,  # our signals, not the test runner's
+    )
+
+
+def _wait_status(
+    out: Path, status: str, proc: subprocess.Popen[str], timeout: float = 120
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            data: dict[str, Any] = json.loads((out / "manifest.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            data = {}
+        if data.get("status") == status:
+            return data
+        assert proc.poll() is None, (
+            f"run ended before {status}: {(out.parent / f'{out.name}.log').read_text()[-2000:]}"
+        )
+        time.sleep(0.2)
+    raise AssertionError(f"no {status} within {timeout}s")
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
+
+
+def _aws_leftovers(stack: str) -> list[str]:
+    """What the emulator still holds for `stack`, as the real AWS APIs list it."""
+    from perfenv.cli.targets.local import emulator as local
+
+    endpoint = local.endpoint()
+    if endpoint is None:
+        return []
+    kw: dict[str, Any] = {"endpoint_url": endpoint, "region_name": REGION}
+    ec2 = boto3.client("ec2", **kw)
+    terminated = {
+        i["InstanceId"]
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] == "terminated"
+    }
+    tagging = boto3.client("resourcegroupstaggingapi", **kw)
+    found = [
+        m["ResourceARN"]
+        for m in tagging.get_resources(TagFilters=[{"Key": "perfenv:stack", "Values": [stack]}])[
+            "ResourceTagMappingList"
+        ]
+        if m["ResourceARN"].rsplit("/", 1)[-1] not in terminated
+    ]
+    asg = boto3.client("autoscaling", **kw)
+    found += [
+        t["ResourceId"]
+        for t in asg.describe_tags(Filters=[{"Name": "value", "Values": [stack]}])["Tags"]
+    ]
+    found += [
+        lt["LaunchTemplateId"]
+        for lt in ec2.describe_launch_templates(
+            Filters=[{"Name": "tag:perfenv:stack", "Values": [stack]}]
+        )["LaunchTemplates"]
+    ]
+    return found
+
+
+def _registry() -> list[str]:
+    from perfenv.cli.state.store import open_store
+
+    return open_store().keys("runs/")
+
+
+def test_two_runs_at_once_then_a_later_release_compares_with_the_first(tmp_path: Path) -> None:
+    suite = _suite(tmp_path, "tiny", "3s")
+    outs = {r: tmp_path / f"out-{r}" for r in ("1.0.0", "2.0.0", "2.1.0")}
+    first = [_start_run(r, suite, outs[r], "--baseline", "none") for r in ("1.0.0", "2.0.0")]
+    records = []
+    for proc in first:
+        stdout, _ = proc.communicate(timeout=240)
+        assert proc.returncode == 0, (outs["1.0.0"].parent / "out-1.0.0.log").read_text()[-3000:]
+        records.append(json.loads(stdout))
+    assert records[0]["stack"] != records[1]["stack"]
+    for release in ("1.0.0", "2.0.0"):
+        names = {p.name for p in outs[release].iterdir()}
+        assert {"results.json", "junit.xml", "summary.md", "report.html", "manifest.json"} <= names
+        assert json.loads((outs[release] / "manifest.json").read_text())["status"] == "done"
+        assert _aws_leftovers(records[0]["stack"]) == []
+
+    later = _perfenv(
+        "run",
+        "--release",
+        "2.1.0",
+        "--target",
+        "local",
+        "--suite",
+        str(suite),
+        "--out",
+        str(outs["2.1.0"]),
+        "--format",
+        "json",
+    )
+    summary = (outs["2.1.0"] / "summary.md").read_text()
+    results = json.loads((outs["2.1.0"] / "results.json").read_text())
+    # 3 s at 10 req/s on a shared machine: a flagged regression (exit 1) is noise, not a bug here.
+    regressed = bool((results.get("comparison") or {}).get("regressed"))
+    assert later.returncode == (1 if regressed else 0), summary + later.stderr[-1500:]
+    compared = [line for line in summary.splitlines() if "Comparison with baseline" in line]
+    assert compared and "2.0.0" in compared[0]
+    assert _registry() == []
+
+
+def test_sigint_during_the_suite_tears_down_and_exits_130(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _start_run("3.0.0", _suite(tmp_path, "long", "12s"), out, "--baseline", "none")
+    try:
+        manifest = _wait_status(out, "testing", proc)
+        time.sleep(2)  # into the suite
+        os.kill(proc.pid, signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=120)
+    finally:
+        _kill(proc)
+    log = (tmp_path / "out.log").read_text()
+    assert proc.returncode == 130, log[-3000:]
+    assert "SIGINT during suite: tearing down" in log
+    assert _aws_leftovers(manifest["stack"]) == []
+    assert json.loads((out / "manifest.json").read_text())["status"] == "done"
+    assert _registry() == []
+
+
+def test_sigint_during_up_tears_down_and_exits_130(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _start_run("3.1.0", _suite(tmp_path, "tiny", "3s"), out, "--baseline", "none")
+    try:
+        manifest = _wait_status(out, "creating", proc)
+        time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=120)
+    finally:
+        _kill(proc)
+    log = (tmp_path / "out.log").read_text()
+    assert proc.returncode == 130, log[-3000:]
+    assert _aws_leftovers(manifest["stack"]) == []
+    assert fleet.marked(manifest["stack"]) == []  # no app process, recorded or not
+    assert _registry() == []
+
+
+def test_sigkilled_runs_are_cleaned_by_down_manifest_or_by_reap_after_expiry(
+    tmp_path: Path,
+) -> None:
+    suite = _suite(tmp_path, "long", "12s")
+    short = {"PERFENV_SETUP_MARGIN": "1s"}  # lets a run have a TTL shorter than a real margin
+    a = _start_run("4.0.0", suite, tmp_path / "a", "--baseline", "none")
+    b = _start_run("4.1.0", suite, tmp_path / "b", "--baseline", "none", "--ttl", "15s", env=short)
+    try:
+        stack_a = _wait_status(tmp_path / "a", "testing", a)["stack"]
+        stack_b = _wait_status(tmp_path / "b", "testing", b)["stack"]
+    finally:
+        _kill(a)
+        _kill(b)
+    assert a.returncode == b.returncode == -signal.SIGKILL
+
+    down = _perfenv("down", "--manifest", str(tmp_path / "a" / "manifest.json"))
+    assert down.returncode == 0, down.stderr[-3000:]
+    assert _aws_leftovers(stack_a) == []
+
+    expires = json.loads((tmp_path / "b" / "manifest.json").read_text())["expires_at"]
+    from perfenv.cli.state.manifest import now, parse_iso
+
+    time.sleep(max(0.0, (parse_iso(expires) - now()).total_seconds()) + 1.0)
+    expired = _perfenv("stacks", "--expired", "--format", "json")
+    assert [r["stack"] for r in json.loads(expired.stdout)] == [stack_b]
+    dry = _perfenv("reap", "--format", "json")
+    assert json.loads(dry.stdout)[0]["action"] == "would destroy"
+    assert _aws_leftovers(stack_b)  # the dry run touched nothing
+
+    reaped = _perfenv("reap", "--yes", "--format", "json")
+    assert reaped.returncode == 0, reaped.stderr[-3000:]
+    assert {"stack": stack_b, "action": "destroyed"}.items() <= json.loads(reaped.stdout)[0].items()
+    assert _aws_leftovers(stack_b) == []
+    assert _registry() == []
+    assert json.loads(_perfenv("stacks", "--format", "json").stdout) == []

@@ -1,0 +1,282 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import perfenv.cli.engine
+from perfenv.cli.compare import previous_release
+from perfenv.cli.errors import BadInput
+from perfenv.cli.lifecycle.testrun import check_url, run_suite
+from perfenv.cli.main import app
+from perfenv.cli.state.store import open_store
+from perfenv.cli.verdict.measurement import LoadPlan, ScenarioMeasurement, Window
+from perfenv.cli.verdict.results import schema_errors
+from perfenv.cli.verdict.suite import load_suite, parse_suite
+from tests.cli.synthetic import Latency, lognormal, measurement
+
+FILES = ("results.json", "junit.xml", "summary.md", "report.html")
+
+
+def fake_engine(
+    monkeypatch: pytest.MonkeyPatch,
+    latency: Latency | None = None,
+    *,
+    valid: bool = True,
+    calls: list[LoadPlan] | None = None,
+) -> None:
+    def run_plan(
+        plan: LoadPlan, progress: Callable[[Window], None] | None = None
+    ) -> ScenarioMeasurement:
+        if calls is not None:
+            calls.append(plan)
+        seed = len(calls) if calls is not None else 1
+        m = measurement(
+            plan.scenario,
+            plan.rates,
+            latency=latency,
+            warmup_s=plan.warmup_s,
+            valid=valid,
+            seed=seed,
+        )
+        for window in m.windows:
+            if progress:
+                progress(window)
+        return m
+
+    monkeypatch.setattr(perfenv.cli.engine, "run_plan", run_plan, raising=False)
+
+
+def _test(tmp_path: Path, suite: Path, *extra: str) -> Any:
+    args = ["test", "--url", "http://127.0.0.1:9", "--suite", str(suite), "--out", str(tmp_path)]
+    return CliRunner().invoke(app, [*args, *extra])
+
+
+def _suite_file(tmp_path: Path, budgets: str = "['p95 < 100ms', 'error_rate < 1%']") -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\nrequests: [{path: /items}]\n"
+        "scenarios: [{name: load, kind: load, rate: 20, duration: 6s, warmup: 1s}]\n"
+        f"budgets: {budgets}\n"
+    )
+    return path
+
+
+def test_smoke_suite_writes_all_four_files_and_valid_results(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, lognormal(20))
+    result = _test(tmp_path / "out", repo / "suites" / "smoke.yaml")
+    assert result.exit_code == 0, result.output
+    for name in FILES:
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert schema_errors(doc) == []
+    assert doc["verdict"] == "pass"
+    assert "load" in result.stdout
+
+
+def test_breached_budget_exits_1_and_junit_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, lognormal(300))
+    result = _test(tmp_path / "out", _suite_file(tmp_path))
+    assert result.exit_code == 1, result.output
+    root = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    failing = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
+    assert "budget p95 < 100ms" in failing
+    assert "budget error_rate < 1%" not in failing
+    failure = next(c for c in root.iter("testcase") if c.get("name") == "budget p95 < 100ms")
+    assert "p95 < 100ms breached: measured" in (failure.find("failure").get("message") or "")  # type: ignore[union-attr]
+
+
+def test_invalid_generator_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_engine(monkeypatch, valid=False)
+    result = _test(tmp_path / "out", _suite_file(tmp_path))
+    assert result.exit_code == 4
+    root = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    assert root.get("errors") != "0"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080", "http://127.5.5.5", "http://localhost:1", "http://[::1]:80"]
+)
+def test_loopback_urls_are_allowed(url: str) -> None:
+    assert check_url(url) == url
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1", "https://example.com", "ftp://127.0.0.1"])
+def test_other_urls_are_refused(url: str) -> None:
+    with pytest.raises(BadInput, match="--url"):
+        check_url(url)
+
+
+def test_allowed_hosts_let_a_named_host_through() -> None:
+    assert check_url("https://perf.example.com/x", ("perf.example.com",))
+
+
+def test_cli_refuses_a_non_loopback_url_with_exit_2(tmp_path: Path) -> None:
+    args = ["test", "--url", "https://example.com", "--suite", str(_suite_file(tmp_path))]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "not loopback and not in the suite's allowed_hosts" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_url_and_stack_are_exclusive(tmp_path: Path) -> None:
+    result = _test(tmp_path, _suite_file(tmp_path), "--stack", "dev")
+    assert result.exit_code == 2
+    assert "exactly one of --url or --stack" in result.stderr
+
+
+def test_stack_resolves_its_service_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import perfenv.cli.targets
+
+    plans: list[LoadPlan] = []
+    fake_engine(monkeypatch, calls=plans)
+    monkeypatch.setattr(
+        perfenv.cli.targets, "resolve_service_url", lambda stack: f"http://svc-{stack}"
+    )
+    args = ["test", "--stack", "perf-x", "--suite", str(_suite_file(tmp_path))]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert plans[0].base_url == "http://svc-perf-x"
+
+
+def test_release_is_stored_and_the_next_release_compares_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = load_suite(_suite_file(tmp_path, "[]"))
+    fake_engine(monkeypatch, lognormal(20))
+    first = run_suite(suite, "http://127.0.0.1:9", tmp_path / "a", release="1.0.0")
+    assert first.stored_as == f"results/1.0.0/{first.run_id}.json"
+    assert open_store().get(first.stored_as or "")["verdict"] == "pass"  # type: ignore[index]
+    assert first.comparison is None
+
+    fake_engine(monkeypatch, lognormal(26))  # 30% slower
+    second = run_suite(suite, "http://127.0.0.1:9", tmp_path / "b", release="1.1.0")
+    assert second.comparison is not None
+    assert second.comparison["baseline"] == "release 1.0.0"
+    assert second.comparison["regressed"] is True
+    assert second.exit_code == 1
+    assert second.verdict == "pass"
+    assert "Comparison with baseline release 1.0.0" in (tmp_path / "b" / "summary.md").read_text()
+    doc = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert doc["comparison"]["regressed"] is True
+    assert schema_errors(doc) == []
+
+
+def test_a_missing_baseline_fails_before_any_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans: list[LoadPlan] = []
+    fake_engine(monkeypatch, calls=plans)
+    suite = load_suite(_suite_file(tmp_path))
+    with pytest.raises(BadInput, match="no results stored for release '0.9'"):
+        run_suite(suite, "http://127.0.0.1:9", tmp_path / "out", baseline="0.9")
+    assert plans == []
+
+
+def test_repeat_runs_each_scenario_n_times(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plans: list[LoadPlan] = []
+    fake_engine(monkeypatch, calls=plans)
+    suite = parse_suite(
+        {
+            "name": "r",
+            "requests": [{"path": "/"}],
+            "scenarios": [
+                {"name": "a", "kind": "load", "rate": 5, "duration": "3s"},
+                {"name": "b", "kind": "soak", "rate": 5, "duration": "4s"},
+            ],
+        }
+    )
+    outcome = run_suite(suite, "http://127.0.0.1:9", tmp_path, repeat=3, baseline=None)
+    assert [p.scenario for p in plans] == ["a"] * 3 + ["b"] * 3
+    assert [len(s["runs"]) for s in outcome.results["scenarios"]] == [3, 3]
+
+
+def test_bad_release_name_is_bad_input(tmp_path: Path) -> None:
+    suite = load_suite(_suite_file(tmp_path))
+    with pytest.raises(BadInput, match="--release"):
+        run_suite(suite, "http://127.0.0.1:9", tmp_path, release="../up")
+
+
+def test_previous_release_orders_by_semver_then_time() -> None:
+    store = open_store()
+    for release, run_id in [
+        ("1.10.0", "20260101T000000Z-a"),
+        ("1.9.0", "20260301T000000Z-b"),
+        ("2.0.0-rc1", "20260401T000000Z-c"),
+        ("nightly", "20260501T000000Z-d"),
+    ]:
+        store.put(f"results/{release}/{run_id}.json", {"scenarios": []})
+    assert previous_release(store, "1.10.1") == "1.10.0"
+    assert previous_release(store, "1.10.0") == "1.9.0"
+    assert previous_release(store, "2.0.0") == "2.0.0-rc1"
+    assert previous_release(store, "1.0.0") == "nightly"  # nothing earlier by version: latest
+    assert previous_release(store, "feature-x") == "nightly"
+    assert previous_release(store, None) == "nightly"
+
+
+@pytest.fixture
+def reference_service(tmp_path: Path) -> Iterator[str]:
+    """examples/service on a free loopback port, in its own session; stopped by pid."""
+    ready = tmp_path / "service-ready"
+    log = (tmp_path / "service.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "perfenv.examples.service",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=Path(__file__).resolve().parents[3],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (ready.exists() and "http://" in ready.read_text()):
+            assert proc.poll() is None and time.monotonic() < deadline, "service did not start"
+            time.sleep(0.1)
+        yield ready.read_text().split()[-1]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.mark.slow
+def test_smoke_suite_against_the_reference_service(
+    repo: Path, tmp_path: Path, reference_service: str
+) -> None:
+    out = tmp_path / "out"
+    args = ["test", "--url", reference_service, "--suite", str(repo / "suites" / "smoke.yaml")]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in FILES:
+        assert (out / name).stat().st_size > 0
+    doc = json.loads((out / "results.json").read_text())
+    assert schema_errors(doc) == []
+    load = doc["scenarios"][0]
+    assert load["runs"][0]["generator"]["valid"] is True
+    assert load["stats"]["sent"] >= 0.95 * load["stats"]["planned"]
