@@ -12,8 +12,8 @@ import numpy as np
 from perfenv.cli.compare.bootstrap import Binned, block_resample, quarter_noise
 from perfenv.cli.compare.stats import proportion_greater, welch_greater
 from perfenv.cli.verdict.budgets import PERCENTILES, value_text
-from perfenv.cli.verdict.judge import Run, SummaryRun, latency_stats, merged
-from perfenv.cli.verdict.measurement import ScenarioMeasurement, Window
+from perfenv.cli.verdict.measurement import Run, ScenarioMeasurement, SummaryRun, Window
+from perfenv.cli.verdict.stats import latency_stats, merged
 
 ALPHA = 0.05
 MIN_EFFECT = 0.05

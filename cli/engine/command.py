@@ -26,8 +26,7 @@ from typing import Any
 
 from perfenv.cli.detached import spawn_detached
 from perfenv.cli.errors import BadInput, InvalidMeasurement
-from perfenv.cli.verdict.judge import Run, Stats, SummaryRun
-from perfenv.cli.verdict.measurement import GeneratorHealth, LoadPlan
+from perfenv.cli.verdict.measurement import GeneratorHealth, LoadPlan, Run, Stats, SummaryRun
 from perfenv.cli.verdict.suite import Suite
 
 # Time a command may run beyond its scenario's planned duration before it is stopped.

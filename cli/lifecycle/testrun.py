@@ -19,8 +19,14 @@ from urllib.parse import urlparse
 from perfenv.cli.compare import check_release, compare_results, previous_release, resolve
 from perfenv.cli.errors import BadInput, InvalidMeasurement
 from perfenv.cli.state.store import Store, open_store
-from perfenv.cli.verdict.judge import Run, exit_code, judge_suite
-from perfenv.cli.verdict.measurement import GeneratorHealth, LoadPlan, ScenarioMeasurement, Window
+from perfenv.cli.verdict.judge import exit_code, judge_suite
+from perfenv.cli.verdict.measurement import (
+    GeneratorHealth,
+    LoadPlan,
+    Run,
+    ScenarioMeasurement,
+    Window,
+)
 from perfenv.cli.verdict.results import build_results, write_results
 from perfenv.cli.verdict.suite import Suite, load_suite, planned_duration_s
 

@@ -16,7 +16,7 @@ from perfenv.cli.reports.markdown import (
     flat_rows,
     verdict_rows,
 )
-from perfenv.cli.verdict.judge import merged
+from perfenv.cli.verdict.stats import merged
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;

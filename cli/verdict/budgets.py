@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from perfenv.cli.durations import parse_duration
 
@@ -26,6 +27,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
+PASS, FAIL, INVALID = "pass", "fail", "invalid"
 _EXPR = re.compile(r"^\s*([a-z_0-9]+)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 
 
@@ -91,5 +93,37 @@ def judge_budget(budget: Budget, stats: Mapping[str, float | None]) -> tuple[str
     """("pass" | "fail" | "invalid", the measured value). Invalid: the metric was not measured."""
     value = stats.get(budget.metric)
     if value is None:
-        return "invalid", None
-    return ("pass" if budget.holds(value) else "fail"), value
+        return INVALID, None
+    return (PASS if budget.holds(value) else FAIL), value
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetVerdict:
+    budget: Budget
+    verdict: str
+    value: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "budget": self.budget.text,
+            "metric": self.budget.metric,
+            "op": self.budget.op,
+            "threshold": self.budget.threshold,
+            "unit": self.budget.unit,
+            "value": self.value,
+            "verdict": self.verdict,
+        }
+
+    @property
+    def line(self) -> str:
+        return f"{self.budget.text}: measured {value_text(self.budget.metric, self.value)}"
+
+
+def judge_budgets(
+    budgets: Sequence[Budget], stats: Mapping[str, float | None]
+) -> tuple[BudgetVerdict, ...]:
+    out = []
+    for budget in budgets:
+        verdict, value = judge_budget(budget, stats)
+        out.append(BudgetVerdict(budget=budget, verdict=verdict, value=value))
+    return tuple(out)

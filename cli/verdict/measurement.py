@@ -99,3 +99,21 @@ class ScenarioMeasurement:
     errors_by_kind: dict[str, int]  # e.g. {"HTTP 503": 12, "timeout": 3, "connection": 1}
     generator: GeneratorHealth
     engine: str = "locust"
+
+
+Stats = dict[str, float | None]  # metric -> value (latency in ms, ratios as fractions)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SummaryRun:
+    """A run known only by summary statistics (a k6 summary export): no windows or histograms."""
+
+    scenario: str
+    started_at: str
+    stats: Stats  # latency metrics in ms; counts as floats
+    planned: int
+    generator: GeneratorHealth
+    engine: str = "k6"
+
+
+Run = ScenarioMeasurement | SummaryRun  # what the judge takes for one run of a scenario

@@ -15,21 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from perfenv.cli.errors import BadInput
-from perfenv.cli.verdict.judge import (
-    Run,
-    ScenarioVerdict,
-    SuiteVerdict,
-    SummaryRun,
-    latency_stats,
-    merged,
-)
+from perfenv.cli.verdict.judge import ScenarioVerdict, SuiteVerdict
 from perfenv.cli.verdict.measurement import (
     EndpointStats,
     GeneratorHealth,
     LoadPlan,
+    Run,
     ScenarioMeasurement,
+    SummaryRun,
     Window,
 )
+from perfenv.cli.verdict.stats import latency_stats, merged
 from perfenv.cli.verdict.suite import Suite
 
 SCHEMA_VERSION = "1.0"

@@ -1,68 +1,25 @@
-"""Suite files (`suites/*.yaml`): the model, its one-line errors, and the load shapes.
+"""Suite files (`suites/*.yaml`): the model, its one-line errors, and loading.
 
-Every scenario kind is a shape of planned arrivals per second (an open model):
-
-- `load`:   a steady `rate` for `duration`;
-- `spike`:  `base_rate`, then `peak_rate` from `spike_at` for `spike_for`, then `base_rate` again;
-- `stress`: `start_rate`, plus `step_rate` every `step_every`, up to and including `max_rate`;
-- `soak`:   a steady `rate` for a long `duration`.
-
-`warmup` is the leading part of `duration` that the budgets do not judge. A scenario's `budgets`
-add to the suite's; one on the same metric and direction replaces the suite's (a spike may allow
-a looser p95 than the steady load).
+A suite is a request mix (or a locustfile, or a command) and its scenarios, whose shapes live
+in `scenarios`. A scenario's `budgets` add to the suite's; one on the same metric and direction
+replaces the suite's (a spike may allow a looser p95 than the steady load).
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from perfenv.cli.durations import parse_duration
 from perfenv.cli.errors import BadInput
-from perfenv.cli.verdict.budgets import Budget, parse_budget
+from perfenv.cli.verdict.budgets import Budget
 from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec
-
-KINDS = ("load", "spike", "stress", "soak")
-
-
-def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value)
-    return value
+from perfenv.cli.verdict.scenarios import KINDS, BudgetExpr, FrozenModel, Scenario, ScenarioBase
 
 
-def _budget(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_budget(value)
-    if isinstance(value, Budget):
-        return value
-    raise ValueError(f"a budget is a string like 'p95 < 250ms' (got {value!r})")
-
-
-Duration = Annotated[float, BeforeValidator(_duration)]
-BudgetExpr = Annotated[Budget, BeforeValidator(_budget)]
-Rate = Annotated[float, Field(gt=0)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Request(_Model):
+class Request(FrozenModel):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
     path: str
     weight: int = Field(default=1, ge=1)
@@ -93,135 +50,7 @@ class Request(_Model):
         )
 
 
-class ScenarioBase(_Model):
-    name: str = Field(min_length=1)
-    budgets: tuple[BudgetExpr, ...] = ()
-
-    @property
-    def warmup_s(self) -> int:
-        return round(getattr(self, "warmup", 0.0))
-
-    def rates(self) -> tuple[float, ...]:
-        raise NotImplementedError
-
-    @property
-    def duration_s(self) -> int:
-        return len(self.rates())
-
-
-def _check_warmup(warmup: float, info: ValidationInfo) -> float:
-    duration = info.data.get("duration")
-    if duration is not None and warmup >= duration:
-        raise ValueError(f"must be shorter than duration ({duration:g}s)")
-    return warmup
-
-
-class LoadScenario(ScenarioBase):
-    kind: Literal["load"]
-    rate: Rate
-    duration: Duration = Field(gt=0)
-    warmup: Duration = Field(default=0.0, ge=0)
-
-    _warmup = field_validator("warmup")(_check_warmup)
-
-    def rates(self) -> tuple[float, ...]:
-        return (self.rate,) * max(1, round(self.duration))
-
-
-class SoakScenario(LoadScenario):
-    kind: Literal["soak"]  # type: ignore[assignment]
-
-
-class SpikeScenario(ScenarioBase):
-    kind: Literal["spike"]
-    base_rate: Rate
-    peak_rate: Rate
-    duration: Duration = Field(gt=0)
-    spike_at: Duration = Field(ge=0)
-    spike_for: Duration = Field(gt=0)
-    warmup: Duration = Field(default=0.0, ge=0)
-
-    @field_validator("peak_rate")
-    @classmethod
-    def _above_base(cls, value: float, info: ValidationInfo) -> float:
-        base = info.data.get("base_rate")
-        if base is not None and value <= base:
-            raise ValueError(f"must be > base_rate ({base:g})")
-        return value
-
-    @field_validator("spike_for")
-    @classmethod
-    def _inside(cls, value: float, info: ValidationInfo) -> float:
-        duration, at = info.data.get("duration"), info.data.get("spike_at")
-        if duration is not None and at is not None and at + value > duration:
-            raise ValueError(f"spike_at + spike_for must fit in duration ({duration:g}s)")
-        return value
-
-    @field_validator("warmup")
-    @classmethod
-    def _before_spike(cls, value: float, info: ValidationInfo) -> float:
-        at = info.data.get("spike_at")
-        if at is not None and value > at:
-            raise ValueError(f"must end before spike_at ({at:g}s)")
-        return value
-
-    @property
-    def spike_window(self) -> tuple[int, int]:
-        """[start, end) seconds of the spike."""
-        start = round(self.spike_at)
-        return start, start + max(1, round(self.spike_for))
-
-    def rates(self) -> tuple[float, ...]:
-        start, end = self.spike_window
-        return tuple(
-            self.peak_rate if start <= t < end else self.base_rate
-            for t in range(max(1, round(self.duration)))
-        )
-
-
-class StressScenario(ScenarioBase):
-    kind: Literal["stress"]
-    start_rate: Rate
-    step_rate: Rate
-    step_every: Duration = Field(ge=1)
-    max_rate: Rate
-    warmup: Duration = Field(default=0.0, ge=0)
-
-    @field_validator("max_rate")
-    @classmethod
-    def _above_start(cls, value: float, info: ValidationInfo) -> float:
-        start = info.data.get("start_rate")
-        if start is not None and value < start:
-            raise ValueError(f"must be >= start_rate ({start:g})")
-        return value
-
-    @field_validator("warmup")
-    @classmethod
-    def _within_first_step(cls, value: float, info: ValidationInfo) -> float:
-        every = info.data.get("step_every")
-        if every is not None and value >= every:
-            raise ValueError(f"must be shorter than step_every ({every:g}s)")
-        return value
-
-    @property
-    def step_rates(self) -> tuple[float, ...]:
-        steps = math.floor((self.max_rate - self.start_rate) / self.step_rate + 1e-9) + 1
-        return tuple(self.start_rate + i * self.step_rate for i in range(steps))
-
-    @property
-    def step_s(self) -> int:
-        return max(1, round(self.step_every))
-
-    def rates(self) -> tuple[float, ...]:
-        return tuple(rate for rate in self.step_rates for _ in range(self.step_s))
-
-
-Scenario = Annotated[
-    LoadScenario | SpikeScenario | StressScenario | SoakScenario, Field(discriminator="kind")
-]
-
-
-class Suite(_Model):
+class Suite(FrozenModel):
     name: str = Field(min_length=1)
     engine: Literal["locust", "command"] = "locust"
     locustfile: Path | None = None

@@ -11,7 +11,8 @@ import pytest
 from perfenv.cli.engine.command import from_k6_summary, run_command
 from perfenv.cli.errors import BadInput
 from perfenv.cli.lifecycle.testrun import run_suite
-from perfenv.cli.verdict.judge import SummaryRun, judge_suite
+from perfenv.cli.verdict.judge import judge_suite
+from perfenv.cli.verdict.measurement import SummaryRun
 from perfenv.cli.verdict.suite import Suite, parse_suite
 
 

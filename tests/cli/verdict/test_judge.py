@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from perfenv.cli.verdict.judge import SummaryRun, exit_code, judge_scenario, judge_suite
-from perfenv.cli.verdict.measurement import GeneratorHealth
+from perfenv.cli.verdict.judge import exit_code, judge_scenario, judge_suite
+from perfenv.cli.verdict.measurement import GeneratorHealth, SummaryRun
 from perfenv.cli.verdict.suite import Suite, parse_suite
 from tests.cli.synthetic import lognormal, measurement
 

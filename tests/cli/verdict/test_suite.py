@@ -7,13 +7,8 @@ from typer.testing import CliRunner
 
 from perfenv.cli.errors import BadInput
 from perfenv.cli.main import app
-from perfenv.cli.verdict.suite import (
-    SpikeScenario,
-    StressScenario,
-    load_suite,
-    parse_suite,
-    planned_duration_s,
-)
+from perfenv.cli.verdict.scenarios import SpikeScenario, StressScenario
+from perfenv.cli.verdict.suite import load_suite, parse_suite, planned_duration_s
 
 SHIPPED = ("smoke.yaml", "release.yaml")
 

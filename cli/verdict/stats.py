@@ -1,0 +1,108 @@
+"""Statistics of measurements: HdrHistogram helpers and the stats the budgets are judged on.
+
+Producers (engines, results, reports, compare) use these without importing the judge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from hdrh.histogram import HdrHistogram
+
+from perfenv.cli.verdict.budgets import PERCENTILES
+from perfenv.cli.verdict.measurement import (
+    HIST_HIGHEST_US,
+    HIST_LOWEST_US,
+    HIST_SIGNIFICANT_DIGITS,
+    Run,
+    ScenarioMeasurement,
+    Stats,
+    SummaryRun,
+    Window,
+)
+
+
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(HIST_LOWEST_US, HIST_HIGHEST_US, HIST_SIGNIFICANT_DIGITS)
+
+
+def merged(encoded: Iterable[str]) -> HdrHistogram:
+    """One histogram holding every encoded histogram in `encoded`."""
+    total = new_histogram()
+    for text in encoded:
+        if text:
+            total.add(HdrHistogram.decode(text))
+    return total
+
+
+def latency_stats(hist: HdrHistogram) -> Stats:
+    """Latency metrics in milliseconds; None when nothing was recorded.
+
+    Same values as HdrHistogram's own percentile and mean queries, from the non-zero buckets
+    only (its pure-Python queries walk every bucket: too slow for thousands of windows).
+    """
+    counts = np.ctypeslib.as_array(hist.counts)[: hist.counts_len]
+    nonzero = np.flatnonzero(counts)
+    if len(nonzero) == 0:
+        return dict.fromkeys((*PERCENTILES, "mean"))
+    found = counts[nonzero].astype(np.float64)
+    cumulative = np.cumsum(found)
+    total = cumulative[-1]
+    out: Stats = {}
+    for metric, p in PERCENTILES.items():
+        if p == 100.0:
+            out[metric] = hist.get_max_value() / 1000
+            continue
+        target = max(int(p / 100 * total + 0.5), 1)
+        index = int(nonzero[int(np.searchsorted(cumulative, target))])
+        out[metric] = hist.get_highest_equivalent_value(hist.get_value_from_index(index)) / 1000
+    lows = [hist.get_value_from_index(int(i)) for i in nonzero]
+    mids = [
+        (low + hist.get_highest_equivalent_value(low)) / 2 for low in lows
+    ]  # the bucket's middle, as HdrHistogram's mean takes it
+    out["mean"] = float(np.dot(found, mids) / total) / 1000
+    return out
+
+
+def window_stats(windows: Sequence[Window]) -> Stats:
+    """Counts, rates and latency metrics over `windows`."""
+    planned = sum(w.planned for w in windows)
+    sent = sum(w.sent for w in windows)
+    ok = sum(w.ok for w in windows)
+    errors = sum(w.errors for w in windows)
+    done = ok + errors
+    stats: Stats = {
+        "planned": planned,
+        "sent": sent,
+        "ok": ok,
+        "errors": errors,
+        "error_rate": errors / done if done else None,
+        "throughput": done / planned if planned else None,
+        "achieved_rps": done / len(windows) if windows else None,
+    }
+    stats.update(latency_stats(merged(w.histogram for w in windows)))
+    return stats
+
+
+def steady(run: ScenarioMeasurement) -> list[Window]:
+    return [w for w in run.windows if w.t >= run.warmup_s]
+
+
+def pooled_stats(runs: Sequence[Run]) -> Stats:
+    """Steady-state stats over every repeat; summary runs combine conservatively (worst run)."""
+    measured = [r for r in runs if isinstance(r, ScenarioMeasurement)]
+    if measured:
+        return window_stats([w for r in measured for w in steady(r)])
+    summaries = [r.stats for r in runs if isinstance(r, SummaryRun)]
+    out: Stats = {}
+    for key in summaries[0] if summaries else {}:
+        values = [s.get(key) for s in summaries]
+        known = [v for v in values if v is not None]
+        if key in ("planned", "sent", "ok", "errors"):
+            out[key] = sum(known)
+        elif key == "throughput":
+            out[key] = min(known) if len(known) == len(values) else None
+        else:
+            out[key] = max(known) if len(known) == len(values) else None
+    return out
