@@ -66,23 +66,51 @@ class CostGuardrails(pulumi.ComponentResource):
         self, name: str, args: CostGuardrailsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("perfenv:infra:CostGuardrails", name, None, opts)
-        cfg = args.config
-        child = pulumi.ResourceOptions(parent=self)
-        billing = pulumi.ResourceOptions(parent=self, provider=args.billing_provider)
+        self._prefix = name
+        self._child = pulumi.ResourceOptions(parent=self)
         # In us-east-1 with the billing alarm, which can only notify a topic in its own region.
-        topic = pulumi_aws.sns.Topic(f"{name}-alerts", opts=billing)
+        self._billing = pulumi.ResourceOptions(parent=self, provider=args.billing_provider)
+        topic = self._topic()
+        budgets = self._budgets(args, topic)
+        alarm = self._billing_alarm(args.config, topic)
+        monitor = self._anomaly_detection(args.config, topic)
+        self._cost_allocation_tags(args.config)
+        self.topic_arn = topic.arn
+        self.budget_names = pulumi.Output.all(
+            **{stack: budget.name for stack, budget in budgets.items()}
+        )
+        self.billing_alarm_arn = alarm.arn
+        self.anomaly_monitor_arn = monitor.arn
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "budget_names": self.budget_names,
+                "billing_alarm_arn": self.billing_alarm_arn,
+                "anomaly_monitor_arn": self.anomaly_monitor_arn,
+            }
+        )
+
+    def _topic(self) -> pulumi_aws.sns.Topic:
+        """The alerts topic, which the budget and cost anomaly services may publish to."""
+        topic = pulumi_aws.sns.Topic(f"{self._prefix}-alerts", opts=self._billing)
         pulumi_aws.sns.TopicPolicy(
-            f"{name}-alerts-policy",
+            f"{self._prefix}-alerts-policy",
             arn=topic.arn,
             policy=topic.arn.apply(_topic_policy),
-            opts=billing,
+            opts=self._billing,
         )
+        return topic
+
+    def _budgets(
+        self, args: CostGuardrailsArgs, topic: pulumi_aws.sns.Topic
+    ) -> dict[str, pulumi_aws.budgets.Budget]:
+        """One monthly budget per environment stack file, filtered by its environment tag."""
         budgets = {}
         for stack in args.environments:
             env = stack.environment
             assert env is not None
             budgets[stack.stack] = pulumi_aws.budgets.Budget(
-                f"{name}-budget-{stack.stack}",
+                f"{self._prefix}-budget-{stack.stack}",
                 budget_type="COST",
                 time_unit="MONTHLY",
                 limit_amount=f"{env.budgets.monthly_usd:.2f}",
@@ -94,13 +122,19 @@ class CostGuardrails(pulumi.ComponentResource):
                 ],
                 notifications=budget_notifications(
                     env.budgets.thresholds,
-                    sorted(set(env.budgets.subscribers) | set(cfg.subscribers)),
+                    sorted(set(env.budgets.subscribers) | set(args.config.subscribers)),
                     topic.arn,
                 ),
-                opts=child,
+                opts=self._child,
             )
-        alarm = pulumi_aws.cloudwatch.MetricAlarm(
-            f"{name}-estimated-charges",
+        return budgets
+
+    def _billing_alarm(
+        self, cfg: CostConfig, topic: pulumi_aws.sns.Topic
+    ) -> pulumi_aws.cloudwatch.MetricAlarm:
+        """The account's month-to-date charges (us-east-1 only, no tag filter)."""
+        return pulumi_aws.cloudwatch.MetricAlarm(
+            f"{self._prefix}-estimated-charges",
             alarm_description=(
                 f"account month-to-date charges above {cfg.billing_alarm.threshold_usd} USD"
             ),
@@ -114,13 +148,18 @@ class CostGuardrails(pulumi.ComponentResource):
             threshold=cfg.billing_alarm.threshold_usd,
             treat_missing_data="missing",
             alarm_actions=[topic.arn],
-            opts=billing,
+            opts=self._billing,
         )
+
+    def _anomaly_detection(
+        self, cfg: CostConfig, topic: pulumi_aws.sns.Topic
+    ) -> pulumi_aws.costexplorer.AnomalyMonitor:
+        """A per-service anomaly monitor and its subscription."""
         monitor = pulumi_aws.costexplorer.AnomalyMonitor(
-            f"{name}-anomaly-monitor",
+            f"{self._prefix}-anomaly-monitor",
             monitor_type="DIMENSIONAL",
             monitor_dimension="SERVICE",
-            opts=child,
+            opts=self._child,
         )
         # IMMEDIATE alerts go to SNS only; daily and weekly digests go to email.
         subscribers = (
@@ -136,7 +175,7 @@ class CostGuardrails(pulumi.ComponentResource):
             ]
         )
         pulumi_aws.costexplorer.AnomalySubscription(
-            f"{name}-anomaly-subscription",
+            f"{self._prefix}-anomaly-subscription",
             frequency=cfg.anomaly.frequency,
             monitor_arn_lists=[monitor.arn],
             subscribers=subscribers,
@@ -147,26 +186,18 @@ class CostGuardrails(pulumi.ComponentResource):
                     values=[f"{cfg.anomaly.threshold_usd:g}"],
                 )
             ),
-            opts=child,
+            opts=self._child,
         )
+        return monitor
+
+    def _cost_allocation_tags(self, cfg: CostConfig) -> None:
         for key in cfg.cost_allocation_tags:
             pulumi_aws.costexplorer.CostAllocationTag(
-                f"{name}-tag-{key.replace(':', '-')}", tag_key=key, status="Active", opts=child
+                f"{self._prefix}-tag-{key.replace(':', '-')}",
+                tag_key=key,
+                status="Active",
+                opts=self._child,
             )
-        self.topic_arn = topic.arn
-        self.budget_names = pulumi.Output.all(
-            **{stack: budget.name for stack, budget in budgets.items()}
-        )
-        self.billing_alarm_arn = alarm.arn
-        self.anomaly_monitor_arn = monitor.arn
-        self.register_outputs(
-            {
-                "topic_arn": self.topic_arn,
-                "budget_names": self.budget_names,
-                "billing_alarm_arn": self.billing_alarm_arn,
-                "anomaly_monitor_arn": self.anomaly_monitor_arn,
-            }
-        )
 
 
 def _topic_policy(topic_arn: str) -> str:

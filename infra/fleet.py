@@ -14,6 +14,9 @@ from perfenv.infra.config import AppConfig, FleetConfig
 ROOT_DEVICE = "/dev/xvda"
 HEALTH_CHECK_GRACE_S = 120
 MIN_HEALTHY_PERCENT = 90
+_predefined_metric = (
+    pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,12 +43,23 @@ class Fleet(pulumi.ComponentResource):
         self, name: str, args: FleetArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("perfenv:infra:Fleet", name, None, opts)
-        cfg = args.config
-        child = pulumi.ResourceOptions(parent=self)
-        template = pulumi_aws.ec2.LaunchTemplate(
-            f"{name}-lt",
+        self._prefix = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        template = self._launch_template(args)
+        group = self._group(args, template)
+        self._scaling_policies(args, group)
+        self._schedules(args.config, group)
+        self.asg_name = group.name
+        self.asg_arn = group.arn
+        self.launch_template_id = template.id
+        self.register_outputs({"asg_name": self.asg_name, "launch_template_id": template.id})
+
+    def _launch_template(self, args: FleetArgs) -> pulumi_aws.ec2.LaunchTemplate:
+        """IMDSv2 only, an encrypted root volume, no public IP, tags on what it launches."""
+        return pulumi_aws.ec2.LaunchTemplate(
+            f"{self._prefix}-lt",
             image_id=args.app.ami,
-            instance_type=cfg.instance_type,
+            instance_type=args.config.instance_type,
             user_data=encode_user_data(args.app.user_data),
             update_default_version=True,
             metadata_options=pulumi_aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -58,7 +72,7 @@ class Fleet(pulumi.ComponentResource):
                     device_name=ROOT_DEVICE,
                     ebs=pulumi_aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
                         encrypted="true",
-                        volume_size=cfg.volume_size_gb,
+                        volume_size=args.config.volume_size_gb,
                         volume_type="gp3",
                         delete_on_termination="true",
                     ),
@@ -78,10 +92,16 @@ class Fleet(pulumi.ComponentResource):
                 )
                 for kind in ("instance", "volume", "network-interface")
             ],
-            opts=child,
+            opts=self._child,
         )
-        group = pulumi_aws.autoscaling.Group(
-            f"{name}-asg",
+
+    def _group(
+        self, args: FleetArgs, template: pulumi_aws.ec2.LaunchTemplate
+    ) -> pulumi_aws.autoscaling.Group:
+        """The group behind the target group, replaced by rolling instance refresh."""
+        cfg = args.config
+        return pulumi_aws.autoscaling.Group(
+            f"{self._prefix}-asg",
             vpc_zone_identifiers=args.subnet_ids,
             min_size=cfg.min,
             max_size=cfg.max,
@@ -102,36 +122,41 @@ class Fleet(pulumi.ComponentResource):
                 pulumi_aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=True)
                 for k, v in sorted(args.tags.items())
             ],
-            opts=child,
+            opts=self._child,
         )
-        pulumi_aws.autoscaling.Policy(
-            f"{name}-cpu",
-            autoscaling_group_name=group.name,
-            policy_type="TargetTrackingScaling",
-            target_tracking_configuration=pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
-                target_value=cfg.scaling.cpu_percent,
-                predefined_metric_specification=pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
-                    predefined_metric_type="ASGAverageCPUUtilization"
-                ),
+
+    def _scaling_policies(self, args: FleetArgs, group: pulumi_aws.autoscaling.Group) -> None:
+        """Target tracking on CPU and on requests per target."""
+        scaling = args.config.scaling
+        for suffix, target, metric in (
+            (
+                "cpu",
+                scaling.cpu_percent,
+                _predefined_metric(predefined_metric_type="ASGAverageCPUUtilization"),
             ),
-            opts=child,
-        )
-        pulumi_aws.autoscaling.Policy(
-            f"{name}-requests",
-            autoscaling_group_name=group.name,
-            policy_type="TargetTrackingScaling",
-            target_tracking_configuration=pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
-                target_value=float(cfg.scaling.requests_per_target),
-                predefined_metric_specification=pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+            (
+                "requests",
+                float(scaling.requests_per_target),
+                _predefined_metric(
                     predefined_metric_type="ALBRequestCountPerTarget",
                     resource_label=args.request_count_label,
                 ),
             ),
-            opts=child,
-        )
+        ):
+            pulumi_aws.autoscaling.Policy(
+                f"{self._prefix}-{suffix}",
+                autoscaling_group_name=group.name,
+                policy_type="TargetTrackingScaling",
+                target_tracking_configuration=pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                    target_value=target, predefined_metric_specification=metric
+                ),
+                opts=self._child,
+            )
+
+    def _schedules(self, cfg: FleetConfig, group: pulumi_aws.autoscaling.Group) -> None:
         for schedule in cfg.schedules:
             pulumi_aws.autoscaling.Schedule(
-                f"{name}-{schedule.name}",
+                f"{self._prefix}-{schedule.name}",
                 autoscaling_group_name=group.name,
                 scheduled_action_name=schedule.name,  # scoped to the group: cannot collide
                 recurrence=schedule.recurrence,
@@ -139,9 +164,5 @@ class Fleet(pulumi.ComponentResource):
                 min_size=schedule.min,
                 max_size=schedule.max,
                 desired_capacity=schedule.desired,
-                opts=child,
+                opts=self._child,
             )
-        self.asg_name = group.name
-        self.asg_arn = group.arn
-        self.launch_template_id = template.id
-        self.register_outputs({"asg_name": self.asg_name, "launch_template_id": template.id})

@@ -10,8 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
-from perfenv.infra.config import AppConfig, FleetConfig, KubernetesConfig, QuotaConfig
+from perfenv.infra.config import (
+    AppConfig,
+    FleetConfig,
+    KubernetesConfig,
+    KubernetesQuota,
+    QuotaConfig,
+)
 from perfenv.infra.tags import Tags
 
 SERVICE_PORT = 80
@@ -35,152 +42,111 @@ class KubernetesApp(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: KubernetesAppArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        import pulumi_kubernetes as k8s
-
         super().__init__("perfenv:infra:KubernetesApp", name, None, opts)
+        self._prefix = name
         provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=args.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-k8s", kubeconfig=args.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
         )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
-        labels = args.tags.labels
-        annotations = args.tags.annotations
+        self._child = pulumi.ResourceOptions(parent=self, provider=provider)
+        self._tags = args.tags
+        namespace = self._namespace(args.config)
+        self._fence(args, namespace)
+        deployment = self._deployment(args, namespace)
+        service = self._service(args.app, namespace)
+        self._autoscaler(args, namespace, deployment)
+        self.namespace = namespace
+        self.service_url = pulumi.Output.all(service.metadata, namespace).apply(
+            lambda v: f"http://{_name(v[0])}.{v[1]}.svc.cluster.local:{SERVICE_PORT}"
+        )
+        self.register_outputs({"namespace": self.namespace, "service_url": self.service_url})
+
+    def _meta(self, namespace: pulumi.Input[str] | None = None) -> Any:
+        """Every object's metadata: perfenv's labels and the expiry annotation."""
+        meta: dict[str, Any] = {"labels": self._tags.labels, "annotations": self._tags.annotations}
+        return meta if namespace is None else {"namespace": namespace, **meta}
+
+    def _namespace(self, cfg: KubernetesConfig) -> pulumi.Output[str]:
         # Autonamed from the configured name: two ephemeral stacks in one cluster never collide.
-        ns = k8s.core.v1.Namespace(
-            args.config.namespace,
-            metadata={"labels": labels, "annotations": annotations},
-            opts=child,
-        )
-        namespace = ns.metadata.apply(_name)
+        ns = k8s.core.v1.Namespace(cfg.namespace, metadata=self._meta(), opts=self._child)
+        return ns.metadata.apply(_name)
 
-        def meta(**extra: Any) -> Any:
-            return {"namespace": namespace, "labels": labels, "annotations": annotations, **extra}
-
+    def _fence(self, args: KubernetesAppArgs, namespace: pulumi.Output[str]) -> None:
+        """Quota, default container limits, and ingress only from the ingress namespace."""
         quota = args.quotas.kubernetes
         k8s.core.v1.ResourceQuota(
-            f"{name}-quota",
-            metadata=meta(),
-            spec=_k8s(
-                {
-                    "hard": {
-                        "requests.cpu": quota.cpu,
-                        "limits.cpu": quota.cpu,
-                        "requests.memory": quota.memory,
-                        "limits.memory": quota.memory,
-                        "pods": str(quota.pods),
-                    }
-                }
-            ),
-            opts=child,
+            f"{self._prefix}-quota",
+            metadata=self._meta(namespace),
+            spec=_quota_spec(quota),
+            opts=self._child,
         )
         k8s.core.v1.LimitRange(
-            f"{name}-limits",
-            metadata=meta(),
-            spec=_k8s(
-                {
-                    "limits": [
-                        {
-                            "type": "Container",
-                            "default": {"cpu": quota.default_cpu, "memory": quota.default_memory},
-                            "defaultRequest": {
-                                "cpu": quota.default_request_cpu,
-                                "memory": quota.default_request_memory,
-                            },
-                        }
-                    ]
-                }
-            ),
-            opts=child,
+            f"{self._prefix}-limits",
+            metadata=self._meta(namespace),
+            spec=_limit_range_spec(quota),
+            opts=self._child,
         )
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-default-deny",
-            metadata=meta(),
+            f"{self._prefix}-default-deny",
+            metadata=self._meta(namespace),
             spec=_k8s({"podSelector": {}, "policyTypes": ["Ingress"]}),
-            opts=child,
+            opts=self._child,
         )
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-allow-ingress",
-            metadata=meta(),
-            spec=_k8s(
-                {
-                    "podSelector": {},
-                    "policyTypes": ["Ingress"],
-                    "ingress": [
-                        {
-                            "from": [
-                                {
-                                    "namespaceSelector": {
-                                        "matchLabels": {
-                                            NAMESPACE_NAME_LABEL: args.config.ingress_namespace
-                                        }
-                                    }
-                                }
-                            ]
-                        }
-                    ],
-                }
-            ),
-            opts=child,
+            f"{self._prefix}-allow-ingress",
+            metadata=self._meta(namespace),
+            spec=_allow_ingress_spec(args.config.ingress_namespace),
+            opts=self._child,
         )
-        selector = {"app.kubernetes.io/name": name}
-        app = args.app
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-app",
-            metadata=meta(),
+
+    def _deployment(
+        self, args: KubernetesAppArgs, namespace: pulumi.Output[str]
+    ) -> k8s.apps.v1.Deployment:
+        selector = self._selector()
+        return k8s.apps.v1.Deployment(
+            f"{self._prefix}-app",
+            metadata=self._meta(namespace),
             spec=_k8s(
                 {
-                    "replicas": app.replicas,
+                    "replicas": args.app.replicas,
                     "selector": {"matchLabels": selector},
                     "template": {
-                        "metadata": {"labels": {**labels, **selector}, "annotations": annotations},
+                        "metadata": {
+                            "labels": {**self._tags.labels, **selector},
+                            "annotations": self._tags.annotations,
+                        },
                         "spec": {
                             "automountServiceAccountToken": False,
-                            "containers": [
-                                {
-                                    "name": "app",
-                                    "image": app.image,
-                                    "ports": [{"containerPort": app.port, "name": "http"}],
-                                    "resources": {
-                                        "limits": {
-                                            "cpu": app.cpu_limit,
-                                            "memory": app.memory_limit,
-                                        },
-                                        "requests": {
-                                            "cpu": quota.default_request_cpu,
-                                            "memory": quota.default_request_memory,
-                                        },
-                                    },
-                                    "readinessProbe": {
-                                        "httpGet": {"path": app.health_path, "port": app.port}
-                                    },
-                                    "securityContext": {
-                                        "allowPrivilegeEscalation": False,
-                                        "runAsNonRoot": True,
-                                        "readOnlyRootFilesystem": True,
-                                    },
-                                }
-                            ],
+                            "containers": [_container(args.app, args.quotas.kubernetes)],
                         },
                     },
                 }
             ),
-            opts=child,
+            opts=self._child,
         )
-        service = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata=meta(),
+
+    def _service(self, app: AppConfig, namespace: pulumi.Output[str]) -> k8s.core.v1.Service:
+        return k8s.core.v1.Service(
+            f"{self._prefix}-svc",
+            metadata=self._meta(namespace),
             spec=_k8s(
                 {
-                    "selector": selector,
+                    "selector": self._selector(),
                     "ports": [{"port": SERVICE_PORT, "targetPort": app.port, "name": "http"}],
                 }
             ),
-            opts=child,
+            opts=self._child,
         )
+
+    def _autoscaler(
+        self,
+        args: KubernetesAppArgs,
+        namespace: pulumi.Output[str],
+        deployment: k8s.apps.v1.Deployment,
+    ) -> None:
+        """CPU-based horizontal scaling between the app's replicas and max_replicas."""
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-hpa",
-            metadata=meta(),
+            f"{self._prefix}-hpa",
+            metadata=self._meta(namespace),
             spec=_k8s(
                 {
                     "scaleTargetRef": {
@@ -188,8 +154,8 @@ class KubernetesApp(pulumi.ComponentResource):
                         "kind": "Deployment",
                         "name": deployment.metadata.apply(_name),
                     },
-                    "minReplicas": app.replicas,
-                    "maxReplicas": app.max_replicas,
+                    "minReplicas": args.app.replicas,
+                    "maxReplicas": args.app.max_replicas,
                     "metrics": [
                         {
                             "type": "Resource",
@@ -204,13 +170,69 @@ class KubernetesApp(pulumi.ComponentResource):
                     ],
                 }
             ),
-            opts=child,
+            opts=self._child,
         )
-        self.namespace = namespace
-        self.service_url = pulumi.Output.all(service.metadata, namespace).apply(
-            lambda v: f"http://{_name(v[0])}.{v[1]}.svc.cluster.local:{SERVICE_PORT}"
-        )
-        self.register_outputs({"namespace": self.namespace, "service_url": self.service_url})
+
+    def _selector(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self._prefix}
+
+
+def _quota_spec(quota: KubernetesQuota) -> Any:
+    return _k8s(
+        {
+            "hard": {
+                "requests.cpu": quota.cpu,
+                "limits.cpu": quota.cpu,
+                "requests.memory": quota.memory,
+                "limits.memory": quota.memory,
+                "pods": str(quota.pods),
+            }
+        }
+    )
+
+
+def _limit_range_spec(quota: KubernetesQuota) -> Any:
+    return _k8s(
+        {
+            "limits": [
+                {
+                    "type": "Container",
+                    "default": {"cpu": quota.default_cpu, "memory": quota.default_memory},
+                    "defaultRequest": {
+                        "cpu": quota.default_request_cpu,
+                        "memory": quota.default_request_memory,
+                    },
+                }
+            ]
+        }
+    )
+
+
+def _allow_ingress_spec(ingress_namespace: str) -> Any:
+    source = {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: ingress_namespace}}}
+    return _k8s({"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [source]}]})
+
+
+def _container(app: AppConfig, quota: KubernetesQuota) -> dict[str, Any]:
+    """The app's container: limited, probed, unprivileged, read-only root."""
+    return {
+        "name": "app",
+        "image": app.image,
+        "ports": [{"containerPort": app.port, "name": "http"}],
+        "resources": {
+            "limits": {"cpu": app.cpu_limit, "memory": app.memory_limit},
+            "requests": {
+                "cpu": quota.default_request_cpu,
+                "memory": quota.default_request_memory,
+            },
+        },
+        "readinessProbe": {"httpGet": {"path": app.health_path, "port": app.port}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "readOnlyRootFilesystem": True,
+        },
+    }
 
 
 def _k8s(value: dict[str, Any]) -> Any:

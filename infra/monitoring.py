@@ -35,93 +35,127 @@ class Monitoring(pulumi.ComponentResource):
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("perfenv:infra:Monitoring", name, None, opts)
-        cfg = args.config
-        child = pulumi.ResourceOptions(parent=self)
-        topic = pulumi_aws.sns.Topic(f"{name}-alarms", opts=child)
+        self._prefix = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        topic = pulumi_aws.sns.Topic(f"{name}-alarms", opts=self._child)
+        alarms = self._alarms(args, topic)
+        dashboard = self._dashboard(args)
+        self.alarm_topic_arn = topic.arn
+        self.alarm_arns = {key: alarm.arn for key, alarm in alarms.items()}
+        self.dashboard_name = dashboard.dashboard_name
+        self.register_outputs(
+            {"alarm_topic_arn": self.alarm_topic_arn, "dashboard_name": self.dashboard_name}
+        )
+
+    def _alarms(
+        self, args: MonitoringArgs, topic: pulumi_aws.sns.Topic
+    ) -> dict[str, pulumi_aws.cloudwatch.MetricAlarm]:
+        """p95 latency, 5xx rate, unhealthy hosts and fleet CPU, all notifying the topic."""
         actions = [topic.arn]
         common: dict[str, Any] = {
             "evaluation_periods": EVALUATION_PERIODS,
             "treat_missing_data": "notBreaching",
             "alarm_actions": actions,
             "ok_actions": actions,
-            "opts": child,
+            "opts": self._child,
         }
+        return {
+            "p95": self._latency_alarm(args, common),
+            "error_rate": self._error_rate_alarm(args, common),
+            "unhealthy_hosts": self._unhealthy_hosts_alarm(args, common),
+            "fleet_cpu": self._fleet_cpu_alarm(args, common),
+        }
+
+    def _latency_alarm(
+        self, args: MonitoringArgs, common: dict[str, Any]
+    ) -> pulumi_aws.cloudwatch.MetricAlarm:
+        cfg = args.config
+        return pulumi_aws.cloudwatch.MetricAlarm(
+            f"{self._prefix}-p95-latency",
+            alarm_description=f"ALB p95 TargetResponseTime above {cfg.p95_ms} ms",
+            namespace="AWS/ApplicationELB",
+            metric_name="TargetResponseTime",
+            dimensions={"LoadBalancer": args.alb_arn_suffix},
+            extended_statistic="p95",
+            period=PERIOD_S,
+            comparison_operator="GreaterThanThreshold",
+            threshold=cfg.p95_ms / 1000.0,  # the metric is in seconds
+            **common,
+        )
+
+    def _error_rate_alarm(
+        self, args: MonitoringArgs, common: dict[str, Any]
+    ) -> pulumi_aws.cloudwatch.MetricAlarm:
+        cfg = args.config
         alb = {"LoadBalancer": args.alb_arn_suffix}
-        alarms = {
-            "p95": pulumi_aws.cloudwatch.MetricAlarm(
-                f"{name}-p95-latency",
-                alarm_description=f"ALB p95 TargetResponseTime above {cfg.p95_ms} ms",
-                namespace="AWS/ApplicationELB",
-                metric_name="TargetResponseTime",
-                dimensions=alb,
-                extended_statistic="p95",
-                period=PERIOD_S,
-                comparison_operator="GreaterThanThreshold",
-                threshold=cfg.p95_ms / 1000.0,  # the metric is in seconds
-                **common,
-            ),
-            "error_rate": pulumi_aws.cloudwatch.MetricAlarm(
-                f"{name}-5xx-rate",
-                alarm_description=f"5xx responses above {cfg.error_rate_percent}% of requests",
-                comparison_operator="GreaterThanThreshold",
-                threshold=cfg.error_rate_percent,
-                metric_queries=[
-                    _metric("errors", "HTTPCode_Target_5XX_Count", alb),
-                    _metric("elb_errors", "HTTPCode_ELB_5XX_Count", alb),
-                    _metric("requests", "RequestCount", alb),
-                    pulumi_aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="rate",
-                        expression=(
-                            "IF(requests > 0, 100 * (FILL(errors, 0) + FILL(elb_errors, 0))"
-                            " / requests, 0)"
-                        ),
-                        label="5xx rate (%)",
-                        return_data=True,
+        return pulumi_aws.cloudwatch.MetricAlarm(
+            f"{self._prefix}-5xx-rate",
+            alarm_description=f"5xx responses above {cfg.error_rate_percent}% of requests",
+            comparison_operator="GreaterThanThreshold",
+            threshold=cfg.error_rate_percent,
+            metric_queries=[
+                _metric("errors", "HTTPCode_Target_5XX_Count", alb),
+                _metric("elb_errors", "HTTPCode_ELB_5XX_Count", alb),
+                _metric("requests", "RequestCount", alb),
+                pulumi_aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="rate",
+                    expression=(
+                        "IF(requests > 0, 100 * (FILL(errors, 0) + FILL(elb_errors, 0))"
+                        " / requests, 0)"
                     ),
-                ],
-                **common,
-            ),
-            "unhealthy_hosts": pulumi_aws.cloudwatch.MetricAlarm(
-                f"{name}-unhealthy-hosts",
-                alarm_description="the target group has unhealthy hosts",
-                namespace="AWS/ApplicationELB",
-                metric_name="UnHealthyHostCount",
-                dimensions={
-                    "LoadBalancer": args.alb_arn_suffix,
-                    "TargetGroup": args.target_group_arn_suffix,
-                },
-                statistic="Maximum",
-                period=PERIOD_S,
-                comparison_operator="GreaterThanThreshold",
-                threshold=0.0,
-                **common,
-            ),
-            "fleet_cpu": pulumi_aws.cloudwatch.MetricAlarm(
-                f"{name}-fleet-cpu",
-                alarm_description=f"fleet CPU above {cfg.cpu_percent}%",
-                namespace="AWS/EC2",
-                metric_name="CPUUtilization",
-                dimensions={"AutoScalingGroupName": args.asg_name},
-                statistic="Average",
-                period=PERIOD_S,
-                comparison_operator="GreaterThanThreshold",
-                threshold=cfg.cpu_percent,
-                **common,
-            ),
-        }
-        dashboard = pulumi_aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
+                    label="5xx rate (%)",
+                    return_data=True,
+                ),
+            ],
+            **common,
+        )
+
+    def _unhealthy_hosts_alarm(
+        self, args: MonitoringArgs, common: dict[str, Any]
+    ) -> pulumi_aws.cloudwatch.MetricAlarm:
+        return pulumi_aws.cloudwatch.MetricAlarm(
+            f"{self._prefix}-unhealthy-hosts",
+            alarm_description="the target group has unhealthy hosts",
+            namespace="AWS/ApplicationELB",
+            metric_name="UnHealthyHostCount",
+            dimensions={
+                "LoadBalancer": args.alb_arn_suffix,
+                "TargetGroup": args.target_group_arn_suffix,
+            },
+            statistic="Maximum",
+            period=PERIOD_S,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0.0,
+            **common,
+        )
+
+    def _fleet_cpu_alarm(
+        self, args: MonitoringArgs, common: dict[str, Any]
+    ) -> pulumi_aws.cloudwatch.MetricAlarm:
+        cfg = args.config
+        return pulumi_aws.cloudwatch.MetricAlarm(
+            f"{self._prefix}-fleet-cpu",
+            alarm_description=f"fleet CPU above {cfg.cpu_percent}%",
+            namespace="AWS/EC2",
+            metric_name="CPUUtilization",
+            dimensions={"AutoScalingGroupName": args.asg_name},
+            statistic="Average",
+            period=PERIOD_S,
+            comparison_operator="GreaterThanThreshold",
+            threshold=cfg.cpu_percent,
+            **common,
+        )
+
+    def _dashboard(self, args: MonitoringArgs) -> pulumi_aws.cloudwatch.Dashboard:
+        return pulumi_aws.cloudwatch.Dashboard(
+            f"{self._prefix}-dashboard",
             dashboard_name=args.dashboard_name,
             dashboard_body=pulumi.Output.all(
                 args.alb_arn_suffix, args.target_group_arn_suffix, args.asg_name
-            ).apply(lambda v: _dashboard_body(args.region, cfg, str(v[0]), str(v[1]), str(v[2]))),
-            opts=child,
-        )
-        self.alarm_topic_arn = topic.arn
-        self.alarm_arns = {key: alarm.arn for key, alarm in alarms.items()}
-        self.dashboard_name = dashboard.dashboard_name
-        self.register_outputs(
-            {"alarm_topic_arn": self.alarm_topic_arn, "dashboard_name": self.dashboard_name}
+            ).apply(
+                lambda v: _dashboard_body(args.region, args.config, str(v[0]), str(v[1]), str(v[2]))
+            ),
+            opts=self._child,
         )
 
 

@@ -34,47 +34,25 @@ class Network(pulumi.ComponentResource):
     ) -> None:
         super().__init__("perfenv:infra:Network", name, None, opts)
         cfg = args.config
-        child = pulumi.ResourceOptions(parent=self)
-        zones = pulumi_aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
-        )
+        self._prefix = name
+        self._child = pulumi.ResourceOptions(parent=self)
         vpc = pulumi_aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=cfg.cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
-            opts=child,
+            opts=self._child,
         )
-        public_cidrs, private_cidrs = cfg.subnet_cidrs()
-        public = [
-            pulumi_aws.ec2.Subnet(
-                f"{name}-public-{i}",
-                vpc_id=vpc.id,
-                cidr_block=cidr,
-                availability_zone=zones.names[i],
-                map_public_ip_on_launch=False,
-                opts=child,
-            )
-            for i, cidr in enumerate(public_cidrs)
-        ]
-        private = [
-            pulumi_aws.ec2.Subnet(
-                f"{name}-private-{i}",
-                vpc_id=vpc.id,
-                cidr_block=cidr,
-                availability_zone=zones.names[i],
-                map_public_ip_on_launch=False,
-                opts=child,
-            )
-            for i, cidr in enumerate(private_cidrs)
-        ]
-        self._routes(name, cfg, vpc, public, private, child)
-        self._private_acl(name, cfg, vpc, private, child)
-        lb_sg, app_sg = self._security_groups(name, args, vpc, child)
+        public, private = self._subnets(cfg, vpc)
+        igw = self._public_routes(vpc, public)
+        nats = self._nat_gateways(cfg, public, igw, len(private))
+        self._private_routes(vpc, private, nats)
+        self._private_acl(cfg, vpc, private)
+        lb_sg, app_sg = self._security_groups(args, vpc)
         FlowLogs(
             f"{name}-flow-logs",
             FlowLogsArgs(vpc_id=vpc.id, retention_days=cfg.flow_log_retention_days),
-            child,
+            self._child,
         )
 
         self.vpc_id = vpc.id
@@ -92,73 +70,111 @@ class Network(pulumi.ComponentResource):
             }
         )
 
-    def _routes(
-        self,
-        name: str,
-        cfg: NetworkConfig,
-        vpc: pulumi_aws.ec2.Vpc,
-        public: list[pulumi_aws.ec2.Subnet],
-        private: list[pulumi_aws.ec2.Subnet],
-        child: pulumi.ResourceOptions,
-    ) -> None:
-        """Public subnets route to the internet gateway, private ones to a NAT gateway.
+    def _subnets(
+        self, cfg: NetworkConfig, vpc: pulumi_aws.ec2.Vpc
+    ) -> tuple[list[pulumi_aws.ec2.Subnet], list[pulumi_aws.ec2.Subnet]]:
+        """One public and one private subnet per zone; nothing gets a public IP at launch."""
+        zones = pulumi_aws.get_availability_zones_output(
+            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        public_cidrs, private_cidrs = cfg.subnet_cidrs()
+
+        def subnets(tier: str, cidrs: list[str]) -> list[pulumi_aws.ec2.Subnet]:
+            return [
+                pulumi_aws.ec2.Subnet(
+                    f"{self._prefix}-{tier}-{i}",
+                    vpc_id=vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=zones.names[i],
+                    map_public_ip_on_launch=False,
+                    opts=self._child,
+                )
+                for i, cidr in enumerate(cidrs)
+            ]
+
+        return subnets("public", public_cidrs), subnets("private", private_cidrs)
+
+    def _public_routes(
+        self, vpc: pulumi_aws.ec2.Vpc, public: list[pulumi_aws.ec2.Subnet]
+    ) -> pulumi_aws.ec2.InternetGateway:
+        """Public subnets route to the internet gateway.
 
         The only routes are the VPC's implicit local route and the default route: no peering,
         no transit gateway, no route to another environment's CIDR.
         """
-        igw = pulumi_aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
+        name = self._prefix
+        igw = pulumi_aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=self._child)
         public_rt = pulumi_aws.ec2.RouteTable(
             f"{name}-public-rt",
             vpc_id=vpc.id,
             routes=[pulumi_aws.ec2.RouteTableRouteArgs(cidr_block=ALL_TRAFFIC, gateway_id=igw.id)],
-            opts=child,
+            opts=self._child,
         )
         for i, subnet in enumerate(public):
             pulumi_aws.ec2.RouteTableAssociation(
                 f"{name}-public-rta-{i}",
                 subnet_id=subnet.id,
                 route_table_id=public_rt.id,
-                opts=child,
+                opts=self._child,
             )
-        nat_count = len(private) if cfg.nat == "per_az" else 1
+        return igw
+
+    def _nat_gateways(
+        self,
+        cfg: NetworkConfig,
+        public: list[pulumi_aws.ec2.Subnet],
+        igw: pulumi_aws.ec2.InternetGateway,
+        zones: int,
+    ) -> list[pulumi_aws.ec2.NatGateway]:
+        """One NAT gateway (`single`) or one per zone (`per_az`), in the public subnets."""
         nats = []
-        for i in range(nat_count):
-            eip = pulumi_aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", opts=child)
+        for i in range(zones if cfg.nat == "per_az" else 1):
+            eip = pulumi_aws.ec2.Eip(f"{self._prefix}-nat-eip-{i}", domain="vpc", opts=self._child)
             nats.append(
                 pulumi_aws.ec2.NatGateway(
-                    f"{name}-nat-{i}",
+                    f"{self._prefix}-nat-{i}",
                     allocation_id=eip.allocation_id,
                     subnet_id=public[i].id,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
                 )
             )
+        return nats
+
+    def _private_routes(
+        self,
+        vpc: pulumi_aws.ec2.Vpc,
+        private: list[pulumi_aws.ec2.Subnet],
+        nats: list[pulumi_aws.ec2.NatGateway],
+    ) -> None:
+        """Each private subnet routes to a NAT gateway (its zone's, or the single one)."""
         for i, subnet in enumerate(private):
             rt = pulumi_aws.ec2.RouteTable(
-                f"{name}-private-rt-{i}",
+                f"{self._prefix}-private-rt-{i}",
                 vpc_id=vpc.id,
                 routes=[
                     pulumi_aws.ec2.RouteTableRouteArgs(
-                        cidr_block=ALL_TRAFFIC, nat_gateway_id=nats[i % nat_count].id
+                        cidr_block=ALL_TRAFFIC, nat_gateway_id=nats[i % len(nats)].id
                     )
                 ],
-                opts=child,
+                opts=self._child,
             )
             pulumi_aws.ec2.RouteTableAssociation(
-                f"{name}-private-rta-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+                f"{self._prefix}-private-rta-{i}",
+                subnet_id=subnet.id,
+                route_table_id=rt.id,
+                opts=self._child,
             )
 
     def _private_acl(
         self,
-        name: str,
         cfg: NetworkConfig,
         vpc: pulumi_aws.ec2.Vpc,
         private: list[pulumi_aws.ec2.Subnet],
-        child: pulumi.ResourceOptions,
     ) -> pulumi_aws.ec2.NetworkAcl:
         """Private subnets admit the VPC's own CIDR, and return traffic on ephemeral ports."""
         low, high = EPHEMERAL_PORTS
         return pulumi_aws.ec2.NetworkAcl(
-            f"{name}-private-acl",
+            f"{self._prefix}-private-acl",
             vpc_id=vpc.id,
             subnet_ids=[s.id for s in private],
             ingress=[
@@ -189,19 +205,15 @@ class Network(pulumi.ComponentResource):
                     to_port=0,
                 )
             ],
-            opts=child,
+            opts=self._child,
         )
 
     def _security_groups(
-        self,
-        name: str,
-        args: NetworkArgs,
-        vpc: pulumi_aws.ec2.Vpc,
-        child: pulumi.ResourceOptions,
+        self, args: NetworkArgs, vpc: pulumi_aws.ec2.Vpc
     ) -> tuple[pulumi_aws.ec2.SecurityGroup, pulumi_aws.ec2.SecurityGroup]:
         """The load balancer takes 80/443 from the configured CIDRs; the app only from it."""
         lb_sg = pulumi_aws.ec2.SecurityGroup(
-            f"{name}-lb-sg",
+            f"{self._prefix}-lb-sg",
             vpc_id=vpc.id,
             description="perfenv load balancer: HTTP(S) from the configured CIDRs",
             ingress=[
@@ -218,10 +230,10 @@ class Network(pulumi.ComponentResource):
                     cidr_blocks=[args.config.cidr],
                 )
             ],
-            opts=child,
+            opts=self._child,
         )
         app_sg = pulumi_aws.ec2.SecurityGroup(
-            f"{name}-app-sg",
+            f"{self._prefix}-app-sg",
             vpc_id=vpc.id,
             description="perfenv app: the app port from the load balancer only",
             ingress=[
@@ -237,6 +249,6 @@ class Network(pulumi.ComponentResource):
                     protocol="-1", from_port=0, to_port=0, cidr_blocks=[ALL_TRAFFIC]
                 )
             ],
-            opts=child,
+            opts=self._child,
         )
         return lb_sg, app_sg

@@ -1,0 +1,82 @@
+"""The stack config model: `perfenv:environment`, `perfenv:cost` and `perfenv:run`.
+
+Read once, at the edge, into frozen models; components receive typed objects and never call
+`pulumi.Config`. Fields marked `scale=True` are the only ones parity lets differ between
+environments (sizes, counts, az_count, nat mode, schedules, budgets).
+
+The models live by what they configure (`network`, `fleet`, `app`, `budgets`, `environment`),
+reading and validating stack files in `loading`; this package's names are the public ones.
+"""
+
+from perfenv.infra.config.app import AppConfig, KubernetesConfig, LoadBalancerConfig
+from perfenv.infra.config.budgets import (
+    AlarmConfig,
+    AnomalyConfig,
+    BillingAlarmConfig,
+    BudgetConfig,
+    CostConfig,
+)
+from perfenv.infra.config.environment import EnvironmentConfig, Kind, RunConfig
+from perfenv.infra.config.fleet import (
+    FleetConfig,
+    KubernetesQuota,
+    QuotaConfig,
+    ScalingTargets,
+    Schedule,
+)
+from perfenv.infra.config.loading import (
+    COST_KEY,
+    ENVIRONMENT_KEY,
+    RUN_KEY,
+    StackFile,
+    check_disjoint,
+    default_stacks_dir,
+    environment_files,
+    format_errors,
+    load_all,
+    load_stack_file,
+    parse_config,
+    stack_name,
+)
+from perfenv.infra.config.model import Model, PositiveInt, Scale, scale_fields
+from perfenv.infra.config.network import MIN_SUBNET_PREFIX, NetworkConfig, subnet_prefix
+from perfenv.infra.errors import ConfigError
+
+__all__ = [
+    "COST_KEY",
+    "ENVIRONMENT_KEY",
+    "MIN_SUBNET_PREFIX",
+    "RUN_KEY",
+    "AlarmConfig",
+    "AnomalyConfig",
+    "AppConfig",
+    "BillingAlarmConfig",
+    "BudgetConfig",
+    "ConfigError",
+    "CostConfig",
+    "EnvironmentConfig",
+    "FleetConfig",
+    "Kind",
+    "KubernetesConfig",
+    "KubernetesQuota",
+    "LoadBalancerConfig",
+    "Model",
+    "NetworkConfig",
+    "PositiveInt",
+    "QuotaConfig",
+    "RunConfig",
+    "Scale",
+    "ScalingTargets",
+    "Schedule",
+    "StackFile",
+    "check_disjoint",
+    "default_stacks_dir",
+    "environment_files",
+    "format_errors",
+    "load_all",
+    "load_stack_file",
+    "parse_config",
+    "scale_fields",
+    "stack_name",
+    "subnet_prefix",
+]
