@@ -10,27 +10,16 @@ lists activities in progress first, then the newest.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from perfenv.cli.targets.local.scaling.decide import stamp
-
-IN_PROGRESS = (
-    "PendingSpotBidPlacement",
-    "WaitingForSpotInstanceRequestId",
-    "WaitingForSpotInstanceId",
-    "WaitingForInstanceId",
-    "PreInService",
-    "InProgress",
-    "WaitingForELBConnectionDraining",
-    "MidLifecycleAction",
-    "WaitingForInstanceWarmup",
-)
-DONE = ("Successful", "Failed", "Cancelled")
 
 
 @dataclass
@@ -167,20 +156,45 @@ def replaced(
 
 
 class ActivityLog:
-    """Every group's activities, safe to read from a server thread while the autoscaler writes."""
+    """The activities of a stack's groups, kept in a JSON-lines file when given one.
 
-    def __init__(self) -> None:
-        self._items: list[Activity] = []
+    Each change appends the activity's whole record, so a reader in another process (the
+    emulator, answering DescribeScalingActivities) folds the file by activity id.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._items: dict[str, Activity] = {}
         self._lock = threading.Lock()
 
     def add(self, activity: Activity) -> Activity:
         with self._lock:
-            self._items.append(activity)
+            self._items[activity.activity_id] = activity
+            self._write(activity)
         return activity
+
+    def finish(
+        self,
+        activity: Activity,
+        at: datetime,
+        status: str = "Successful",
+        message: str | None = None,
+    ) -> None:
+        with self._lock:
+            activity.finish(at, status, message)
+            self._write(activity)
+
+    def _write(self, activity: Activity) -> None:
+        if self.path is None:
+            return
+        record = {**dataclasses.asdict(activity), "start": activity.start.isoformat()}
+        record["end"] = activity.end.isoformat() if activity.end else None
+        with open(self.path, "a") as stream:
+            stream.write(json.dumps(record) + "\n")
 
     def open(self, group: str) -> list[Activity]:
         with self._lock:
-            return [a for a in self._items if a.group == group and a.end is None]
+            return [a for a in self._items.values() if a.group == group and a.end is None]
 
     def describe(
         self, group: str | None = None, ids: list[str] | None = None
@@ -189,8 +203,27 @@ class ActivityLog:
         with self._lock:
             found = [
                 a
-                for a in self._items
+                for a in self._items.values()
                 if (group is None or a.group == group) and (not ids or a.activity_id in ids)
             ]
         found.sort(key=lambda a: (a.end is not None, -a.start.timestamp()))
         return [a.as_aws() for a in found]
+
+    @classmethod
+    def read(cls, path: Path) -> ActivityLog:
+        """The log another process keeps in `path` (a torn last line is skipped)."""
+        log = cls()
+        try:
+            lines = path.read_text().splitlines()
+        except OSError:
+            return log
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            record["start"] = datetime.fromisoformat(record["start"])
+            record["end"] = datetime.fromisoformat(record["end"]) if record["end"] else None
+            activity = Activity(**record)
+            log._items[activity.activity_id] = activity
+        return log

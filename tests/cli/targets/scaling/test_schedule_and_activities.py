@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -79,8 +80,8 @@ def test_apply_sets_bounds_and_clamps_desired() -> None:
     assert same.desired == 2 and same.cause.endswith("constraints to max: 5.")
 
 
-def test_activities_in_aws_shape_and_order() -> None:
-    log = ActivityLog()
+def test_activities_in_aws_shape_and_order(tmp_path: Path) -> None:
+    log = ActivityLog(tmp_path / "g.activities.jsonl")
     t0 = MONDAY_8
     reason = (
         "At 2026-03-02T08:00:00Z a monitor alarm A in state ALARM triggered policy p"
@@ -111,12 +112,11 @@ def test_activities_in_aws_shape_and_order() -> None:
             "g", "arn:g", "i-1", t0 - timedelta(minutes=5), reason="r.", previous=3, desired=2
         )
     )
-    down.finish(t0 - timedelta(minutes=4))
+    log.finish(down, t0 - timedelta(minutes=4))
     gone = log.add(lost("g", "arn:g", "i-2", t0 - timedelta(minutes=1)))
-    gone.finish(t0 - timedelta(seconds=50))
-    log.add(replaced("g", "arn:g", "i-4", t0 - timedelta(seconds=50))).finish(
-        t0 - timedelta(seconds=30), "Failed", "no"
-    )
+    log.finish(gone, t0 - timedelta(seconds=50))
+    again = log.add(replaced("g", "arn:g", "i-4", t0 - timedelta(seconds=50)))
+    log.finish(again, t0 - timedelta(seconds=30), "Failed", "no")
     listed = log.describe("g")
     assert [a["Description"][-3:] for a in listed] == ["i-3", "i-4", "i-2", "i-1"]
     assert listed[2]["Cause"].endswith(
@@ -125,3 +125,6 @@ def test_activities_in_aws_shape_and_order() -> None:
     assert listed[1]["StatusCode"] == "Failed" and listed[1]["Progress"] == 100
     assert "i-1 was selected for termination." in listed[3]["Cause"]
     assert log.describe("other") == [] and len(log.open("g")) == 1
+    # another process reads the same answer from the file
+    assert ActivityLog.read(tmp_path / "g.activities.jsonl").describe("g") == listed
+    assert ActivityLog.read(tmp_path / "missing.jsonl").describe() == []
