@@ -16,7 +16,7 @@ from perfenv.cli.verdict.scenarios import SpikeScenario, StressScenario
 from perfenv.cli.verdict.stats import latency_stats, merged, steady, window_stats
 
 
-def _recovery_threshold_ms(budgets: Sequence[Budget], before: Stats) -> float | None:
+def recovery_threshold_ms(budgets: Sequence[Budget], before: Stats) -> float | None:
     for budget in budgets:
         if budget.metric == "p95" and budget.op in ("<", "<="):
             return budget.threshold
@@ -34,7 +34,7 @@ def spike_analysis(
     during = [w for w in run.windows if start <= w.t < end]
     before = [w for w in run.windows if run.warmup_s <= w.t < start]
     spike, base = window_stats(during), window_stats(before)
-    threshold = _recovery_threshold_ms(budgets, base)
+    threshold = recovery_threshold_ms(budgets, base)
     recovery: int | None = None
     for w in run.windows:
         if w.t < end or threshold is None:

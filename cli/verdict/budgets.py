@@ -1,8 +1,13 @@
 """Performance budgets as people write them: `p95 < 250ms`, `error_rate < 1%`, `throughput >= 95%`.
 
 Latency budgets hold a threshold in milliseconds; `error_rate` and `throughput` (achieved over
-planned arrivals) hold a fraction. A budget is judged against a `Stats` mapping of metric to
-value in the same units.
+planned arrivals) hold a fraction. The scale and failover kinds add times, in seconds, that the
+environment took (`scale_out_time < 3m`: from the breach to the first scale-out;
+`in_service_time`: to the new instances in service; `recovery_time`: until p95, and for a
+failover the error rate, were back; `detection_time`: until the balancer stopped sending to a
+lost instance; `replacement_time`: until its replacement was in service) and `failover_errors`,
+the share of requests that failed during a failover. A budget is judged against a `Stats`
+mapping of metric to value in the same units.
 """
 
 from __future__ import annotations
@@ -16,8 +21,15 @@ from typing import Any
 from perfenv.cli.durations import parse_duration
 
 LATENCY_METRICS = ("p50", "p90", "p95", "p99", "p999", "max", "mean")
-RATIO_METRICS = ("error_rate", "throughput")
-METRICS = LATENCY_METRICS + RATIO_METRICS
+RATIO_METRICS = ("error_rate", "throughput", "failover_errors")
+TIME_METRICS = (
+    "scale_out_time",
+    "in_service_time",
+    "recovery_time",
+    "detection_time",
+    "replacement_time",
+)
+METRICS = LATENCY_METRICS + RATIO_METRICS + TIME_METRICS
 # The percentile each latency metric stands for (max is the 100th).
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9, "max": 100.0}
 
@@ -36,7 +48,7 @@ class Budget:
     text: str  # as written, e.g. "p95 < 250ms"
     metric: str
     op: str
-    threshold: float  # ms for latency metrics, a fraction for error_rate and throughput
+    threshold: float  # ms for latency metrics, s for times, a fraction for the ratios
 
     @property
     def is_latency(self) -> bool:
@@ -44,7 +56,7 @@ class Budget:
 
     @property
     def unit(self) -> str:
-        return "ms" if self.is_latency else "ratio"
+        return "ms" if self.is_latency else "s" if self.metric in TIME_METRICS else "ratio"
 
     def holds(self, value: float) -> bool:
         return _OPS[self.op](value, self.threshold)
@@ -70,10 +82,18 @@ def parse_budget(text: str) -> Budget:
     try:
         if metric in LATENCY_METRICS:
             threshold = parse_duration(raw) * 1000
+        elif metric in TIME_METRICS:
+            threshold = parse_duration(raw)
         else:
             threshold = _ratio(raw)
     except ValueError:
-        unit = "a latency like 250ms or 1s" if metric in LATENCY_METRICS else "a percentage like 1%"
+        unit = (
+            "a latency like 250ms or 1s"
+            if metric in LATENCY_METRICS
+            else "a duration like 90s or 3m"
+            if metric in TIME_METRICS
+            else "a percentage like 1%"
+        )
         raise ValueError(f"threshold {raw!r} in {text!r} is not {unit}") from None
     if threshold < 0:
         raise ValueError(f"threshold in {text!r} must be >= 0")
@@ -86,6 +106,8 @@ def value_text(metric: str, value: float | None) -> str:
         return "n/a"
     if metric in LATENCY_METRICS:
         return f"{value:.1f}ms" if value < 10_000 else f"{value / 1000:.2f}s"
+    if metric in TIME_METRICS:
+        return f"{value:.1f}s"
     return f"{value * 100:.2f}%"
 
 

@@ -3,7 +3,9 @@
 Budgets are judged on the steady state (windows after warmup), pooled over the repeats of a
 scenario. A run the generator could not deliver is `invalid`, never a pass. Each kind adds its
 own reading: stress finds the knee instead of failing on it (it fails only when not even its
-first step met the budgets), spike reports its error rate and recovery time, soak its drift.
+first step met the budgets), spike reports its error rate and recovery time, soak its drift;
+scale and failover read the environment's events (see behaviour.py), and their times and
+failover error share are judged like any other metric.
 """
 
 from __future__ import annotations
@@ -20,9 +22,21 @@ from perfenv.cli.verdict.analysis import (
     stress_reason,
     worst_analysis,
 )
+from perfenv.cli.verdict.behaviour import (
+    Events,
+    failover_analysis,
+    scale_analysis,
+    worst_behaviour,
+)
 from perfenv.cli.verdict.budgets import FAIL, INVALID, PASS, BudgetVerdict, judge_budgets
 from perfenv.cli.verdict.measurement import Run, ScenarioMeasurement, Stats
-from perfenv.cli.verdict.scenarios import ScenarioBase, SpikeScenario, StressScenario
+from perfenv.cli.verdict.scenarios import (
+    FailoverScenario,
+    ScaleScenario,
+    ScenarioBase,
+    SpikeScenario,
+    StressScenario,
+)
 from perfenv.cli.verdict.stats import pooled_stats, steady, window_stats
 from perfenv.cli.verdict.suite import Suite
 
@@ -53,20 +67,32 @@ def overall(verdicts: Iterable[str]) -> str:
     return INVALID if INVALID in found else FAIL if FAIL in found else PASS
 
 
-def judge_scenario(suite: Suite, scenario: ScenarioBase, runs: Sequence[Run]) -> ScenarioVerdict:
+def judge_scenario(
+    suite: Suite, scenario: ScenarioBase, runs: Sequence[Run], events: Sequence[Events] = ()
+) -> ScenarioVerdict:
+    """`events`: what the environment did in each measured run (scale and failover read it)."""
     kind = getattr(scenario, "kind", "load")
     budgets = suite.budgets_for(scenario)
     stats = pooled_stats(runs)
     measured = [r for r in runs if isinstance(r, ScenarioMeasurement)]
     analyses: list[dict[str, Any]] = []
-    for run in measured:
+    for i, run in enumerate(measured):
+        happened = events[i] if i < len(events) else Events()
         if isinstance(scenario, StressScenario):
             analyses.append(stress_analysis(scenario, budgets, run))
         elif isinstance(scenario, SpikeScenario):
             analyses.append(spike_analysis(scenario, budgets, run))
+        elif isinstance(scenario, ScaleScenario):
+            analyses.append(scale_analysis(scenario, budgets, run, happened))
+        elif isinstance(scenario, FailoverScenario):
+            analyses.append(failover_analysis(scenario, budgets, run, happened))
         elif kind == "soak":
             analyses.append(soak_analysis(run))
-    analysis = worst_analysis(kind, analyses)
+    if isinstance(scenario, ScaleScenario | FailoverScenario):
+        analysis = worst_behaviour(analyses)
+        stats = {**stats, **analysis.get("metrics", {})}
+    else:
+        analysis = worst_analysis(kind, analyses)
 
     if isinstance(scenario, StressScenario) and measured:
         # Judge the steps up to the knee; with no knee, the first step (which broke).
@@ -103,9 +129,17 @@ def judge_scenario(suite: Suite, scenario: ScenarioBase, runs: Sequence[Run]) ->
     )
 
 
-def judge_suite(suite: Suite, runs: Mapping[str, Sequence[Run]]) -> SuiteVerdict:
-    """The suite's verdict from each scenario's runs (by scenario name)."""
-    scenarios = tuple(judge_scenario(suite, s, runs.get(s.name, ())) for s in suite.scenarios)
+def judge_suite(
+    suite: Suite,
+    runs: Mapping[str, Sequence[Run]],
+    events: Mapping[str, Sequence[Events]] | None = None,
+) -> SuiteVerdict:
+    """The suite's verdict from each scenario's runs (and environment events), by name."""
+    happened = events or {}
+    scenarios = tuple(
+        judge_scenario(suite, s, runs.get(s.name, ()), happened.get(s.name, ()))
+        for s in suite.scenarios
+    )
     return SuiteVerdict(verdict=overall(s.verdict for s in scenarios), scenarios=scenarios)
 
 

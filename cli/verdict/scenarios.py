@@ -3,7 +3,10 @@
 - `load`:   a steady `rate` for `duration`;
 - `spike`:  `base_rate`, then `peak_rate` from `spike_at` for `spike_for`, then `base_rate` again;
 - `stress`: `start_rate`, plus `step_rate` every `step_every`, up to and including `max_rate`;
-- `soak`:   a steady `rate` for a long `duration`.
+- `soak`:   a steady `rate` for a long `duration`;
+- `scale`:  `base_rate`, then from `step_at` a `rate` above the scaling policy's target, so the
+            fleet must scale out (the breach is the step);
+- `failover`: a steady `rate`; at `fail_at` one in-service instance is lost abruptly.
 
 `warmup` is the leading part of `duration` that the budgets do not judge. A scenario's `budgets`
 add to the suite's (see `Suite.budgets_for`).
@@ -19,7 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from perfenv.cli.durations import parse_duration
 from perfenv.cli.verdict.budgets import Budget, parse_budget
 
-KINDS = ("load", "spike", "stress", "soak")
+KINDS = ("load", "spike", "stress", "soak", "scale", "failover")
 
 
 def _duration(value: Any) -> Any:
@@ -168,6 +171,81 @@ class StressScenario(ScenarioBase):
         return tuple(rate for rate in self.step_rates for _ in range(self.step_s))
 
 
+class ScaleScenario(ScenarioBase):
+    kind: Literal["scale"]
+    base_rate: Rate
+    rate: Rate
+    step_at: Duration = Field(ge=0)
+    duration: Duration = Field(gt=0)
+    warmup: Duration = Field(default=0.0, ge=0)
+
+    @field_validator("rate")
+    @classmethod
+    def _above_base(cls, value: float, info: ValidationInfo) -> float:
+        base = info.data.get("base_rate")
+        if base is not None and value <= base:
+            raise ValueError(f"must be > base_rate ({base:g})")
+        return value
+
+    @field_validator("duration")
+    @classmethod
+    def _after_step(cls, value: float, info: ValidationInfo) -> float:
+        at = info.data.get("step_at")
+        if at is not None and value <= at:
+            raise ValueError(f"must be longer than step_at ({at:g}s)")
+        return value
+
+    @field_validator("warmup")
+    @classmethod
+    def _before_step(cls, value: float, info: ValidationInfo) -> float:
+        at = info.data.get("step_at")
+        if at is not None and value > at:
+            raise ValueError(f"must end before step_at ({at:g}s)")
+        return value
+
+    @property
+    def step_s(self) -> int:
+        return round(self.step_at)
+
+    def rates(self) -> tuple[float, ...]:
+        return tuple(
+            self.rate if t >= self.step_s else self.base_rate
+            for t in range(max(1, round(self.duration)))
+        )
+
+
+class FailoverScenario(ScenarioBase):
+    kind: Literal["failover"]
+    rate: Rate
+    fail_at: Duration = Field(gt=0)
+    duration: Duration = Field(gt=0)
+    warmup: Duration = Field(default=0.0, ge=0)
+
+    @field_validator("duration")
+    @classmethod
+    def _after_failure(cls, value: float, info: ValidationInfo) -> float:
+        at = info.data.get("fail_at")
+        if at is not None and value <= at:
+            raise ValueError(f"must be longer than fail_at ({at:g}s)")
+        return value
+
+    @field_validator("warmup")
+    @classmethod
+    def _before_failure(cls, value: float, info: ValidationInfo) -> float:
+        at = info.data.get("fail_at")
+        if at is not None and value > at:
+            raise ValueError(f"must end before fail_at ({at:g}s)")
+        return value
+
+    @property
+    def fail_s(self) -> int:
+        return round(self.fail_at)
+
+    def rates(self) -> tuple[float, ...]:
+        return (self.rate,) * max(1, round(self.duration))
+
+
 Scenario = Annotated[
-    LoadScenario | SpikeScenario | StressScenario | SoakScenario, Field(discriminator="kind")
+    LoadScenario | SpikeScenario | StressScenario | SoakScenario | ScaleScenario | FailoverScenario,
+    Field(discriminator="kind"),
 ]
