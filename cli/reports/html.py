@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from perfenv.cli.render import Format, render
+from perfenv.cli.reports import events
 from perfenv.cli.reports.markdown import (
     analysis_lines,
     budget_rows,
@@ -129,6 +130,7 @@ def scenario_figure(scenario: dict[str, Any], salt: str) -> str:
                     linewidth=1,
                 )
             ax.set_xlabel("seconds")
+        events.mark([rate_ax, lat_ax, err_ax], rate_ax, scenario)
         rate_ax.set_title("target vs achieved rate (req/s)")
         lat_ax.set_title("latency over time (ms, from scheduled send)")
         err_ax.set_title("errors per second")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from perfenv.cli.render import Format, render
+from perfenv.cli.reports import events
 from perfenv.cli.verdict.budgets import value_text
 
 ICON = {"pass": "✅ pass", "fail": "❌ fail", "invalid": "⚠️ invalid"}
@@ -137,6 +138,8 @@ def analysis_lines(doc: dict[str, Any]) -> list[str]:
                 f"(first quarter {_ms(a.get('first_quarter_p95_ms'))}, "
                 f"last quarter {_ms(a.get('last_quarter_p95_ms'))})"
             )
+        elif line := events.summary_line(s):
+            lines.append(line)
     return lines
 
 
