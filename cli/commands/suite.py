@@ -57,8 +57,13 @@ def test(
     workers: Annotated[int, typer.Option("--workers", min=0, help="Locust workers.")] = 0,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per scenario.")] = 1,
     baseline: Annotated[
-        str, typer.Option("--baseline", help="auto, a release, a results.json, or none.")
-    ] = "auto",
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="auto, a release, a results.json, or none (default: auto with --release, "
+            "else none).",
+        ),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="How the verdict prints.")] = Format.table,
 ) -> None:
     """Run a suite, write results.json, junit.xml, summary.md and report.html, judge budgets."""

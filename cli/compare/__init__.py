@@ -21,9 +21,12 @@ from __future__ import annotations
 from perfenv.cli.compare.bootstrap import BIN_RESOLUTION, block_length, block_resample
 from perfenv.cli.compare.releases import (
     check_release,
+    merge_runs,
+    ordered_releases,
     previous_release,
     release_results,
     resolve,
+    resolve_any,
     semver_key,
     stored_releases,
 )
@@ -58,10 +61,13 @@ __all__ = [
     "compare_results",
     "compare_scenario",
     "compare_specs",
+    "merge_runs",
+    "ordered_releases",
     "previous_release",
     "proportion_greater",
     "release_results",
     "resolve",
+    "resolve_any",
     "rows",
     "sample",
     "semver_key",

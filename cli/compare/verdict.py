@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfenv.cli.compare.releases import resolve
+from perfenv.cli.compare.releases import resolve, resolve_any
 from perfenv.cli.compare.scenario import change_text, compare_scenario, threshold_text
+from perfenv.cli.program.shape import shape_note
+from perfenv.cli.state.results import suite_name, target_kind
 from perfenv.cli.state.store import Store
 from perfenv.cli.verdict.results import runs_from_results
 
@@ -54,8 +56,24 @@ def compare_results(
         "baseline": baseline_label,
         "candidate": candidate_label,
         "regressed": any(s["regressed"] for s in scenarios),
+        "environment": _environment(baseline, candidate),
         "scenarios": scenarios,
         "skipped": skipped,
+    }
+
+
+def _shape(doc: dict[str, Any]) -> dict[str, Any] | None:
+    shape = (doc.get("target") or {}).get("shape")
+    return shape if isinstance(shape, dict) else None
+
+
+def _environment(baseline: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
+    """What each side ran on, and the sentence naming a difference ('' when the same)."""
+    base, cand = _shape(baseline), _shape(candidate)
+    return {
+        "baseline": (base or {}).get("description", "unknown"),
+        "candidate": (cand or {}).get("description", "unknown"),
+        "note": shape_note(base, cand),
     }
 
 
@@ -83,8 +101,13 @@ def rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def compare_specs(baseline: str, candidate: str, store: Store, *, seed: int = 0) -> dict[str, Any]:
-    base_label, base_doc = resolve(baseline, store)
-    cand_label, cand_doc = resolve(candidate, store)
+    """`perfenv compare`: the candidate as given; the baseline of the candidate's suite and
+    target kind (a release's runs on the candidate's shape preferred)."""
+    cand_label, cand_doc = resolve_any(candidate, store)
+    shape = (_shape(cand_doc) or {}).get("fingerprint")
+    base_label, base_doc = resolve(
+        baseline, store, suite_name(cand_doc), target_kind(cand_doc), shape
+    )
     return compare_results(
         base_doc, cand_doc, baseline_label=base_label, candidate_label=cand_label, seed=seed
     )

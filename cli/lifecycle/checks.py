@@ -90,13 +90,14 @@ def check_cost(config: StackFile, suite: Any, *, stack: str) -> Any:
     return check_cost_cap(config, suite, stack=stack)
 
 
-def check_baseline(baseline: str, suite: Any, store: Store) -> None:
-    """A named baseline (release or results file) must exist before anything is created."""
+def check_baseline(baseline: str, suite: Any, store: Store, target: str) -> None:
+    """A named baseline (release or results file) of the suite on the target kind must exist
+    before anything is created."""
     if baseline in ("auto", "none"):
         return
     from perfenv.cli.compare import resolve
 
-    resolve(baseline, store, getattr(suite, "name", None))
+    resolve(baseline, store, suite.name, target)
 
 
 def cost_section(estimate: Any) -> dict[str, Any] | None:
@@ -169,7 +170,7 @@ class Deps:
     run_suite: Callable[..., Any] = _run_suite
     check_parity: Callable[[StackFile], None] = _check_parity
     check_cost: Callable[..., Any] = check_cost
-    check_baseline: Callable[[str, Any, Store], None] = check_baseline
+    check_baseline: Callable[[str, Any, Store, str], None] = check_baseline
     wait_healthy: Callable[[str], None] = wait_healthy
 
 

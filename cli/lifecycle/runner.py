@@ -29,6 +29,7 @@ from perfenv.cli.lifecycle.checks import (
 )
 from perfenv.cli.lifecycle.cleanup import teardown, teardown_message
 from perfenv.cli.lifecycle.naming import backend_of, new_stack_name, run_tags, with_run
+from perfenv.cli.program.shape import environment_shape
 from perfenv.cli.state.manifest import MANIFEST_NAME, Heartbeat, ManifestWriter, new_manifest
 from perfenv.cli.state.signals import SignalPolicy, StopRequested, TeardownAbandoned
 from perfenv.cli.targets.base import Progress, Target, UpResult
@@ -89,7 +90,7 @@ def run(opts: RunOptions, progress: Progress, use: Deps | None = None) -> RunRep
     stack = new_stack_name(opts.release)
     estimate = use.check_cost(template, suite, stack=stack)
     check_ttl(ttl_s, planned_s, setup_margin_s(target.name))
-    use.check_baseline(opts.baseline, suite, use.store())
+    use.check_baseline(opts.baseline, suite, use.store(), target.name)
     return _Run(opts, use, target, template, suite, ttl_s, stack, estimate, progress).execute()
 
 
@@ -178,6 +179,8 @@ class _Run:
                     workers=opts.workers or 0,
                     repeat=1,
                     baseline=opts.baseline,
+                    target_kind=self.target.name,
+                    shape=environment_shape(config.environment),
                     extra=self._extra(tags, up),
                     progress=self.progress,
                 )

@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 
 from perfenv.cli.compare import check_release, compare_results, previous_release, resolve
 from perfenv.cli.errors import BadInput, InvalidMeasurement
+from perfenv.cli.program.shape import url_shape
+from perfenv.cli.state.results import URL_TARGET, put_results
 from perfenv.cli.state.store import Store, open_store
 from perfenv.cli.verdict.judge import exit_code, judge_suite
 from perfenv.cli.verdict.measurement import (
@@ -118,16 +120,26 @@ def _unmeasured(plan: LoadPlan, reason: str) -> ScenarioMeasurement:
 
 
 def _baseline(
-    baseline: str | None, release: str | None, suite: Suite, store: Store
+    baseline: str,
+    release: str | None,
+    suite: Suite,
+    target: tuple[str, dict[str, Any] | None],
+    store: Store,
 ) -> tuple[str, dict[str, Any]] | None:
-    if baseline is None or baseline == "none":
+    """The baseline document: only ever a result of the same suite and target kind.
+
+    `auto` (the default with a release) is the latest earlier release of the suite; without a
+    release nothing is compared unless a baseline is named."""
+    kind, shape = target
+    fingerprint = (shape or {}).get("fingerprint")
+    if baseline == "none":
         return None
     if baseline == "auto":
-        previous = previous_release(store, release)
+        previous = previous_release(store, release, suite.name, kind)
         if previous is None:
             return None
-        return resolve(previous, store, suite.name)
-    return resolve(baseline, store, suite.name)
+        return resolve(previous, store, suite.name, kind, fingerprint)
+    return resolve(baseline, store, suite.name, kind, fingerprint)
 
 
 def run_suite(
@@ -138,13 +150,18 @@ def run_suite(
     release: str | None = None,
     workers: int = 0,
     repeat: int = 1,
-    baseline: str | None = "auto",
+    baseline: str | None = None,
+    target_kind: str = URL_TARGET,
+    shape: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     tick: Callable[[Tick], None] | None = None,
     store: Store | None = None,
 ) -> SuiteOutcome:
-    """Run every scenario `repeat` times against `base_url`; judge, compare, report, store."""
+    """Run every scenario `repeat` times against `base_url`; judge, compare, report, store.
+
+    `target_kind` (local, aws, or url) and `shape` (`perfenv.cli.program.shape`; for a URL, its
+    origin) are stored with the results and select the baseline."""
     say = progress or (lambda _message: None)
     if release is not None:
         check_release(release)
@@ -155,7 +172,10 @@ def run_suite(
     store = store or open_store()
     out_dir.mkdir(parents=True, exist_ok=True)
     run_id, started_at = new_run_id(), _now()
-    found = _baseline(baseline, release, suite, store)  # a bad baseline fails before any load
+    if shape is None and target_kind == URL_TARGET:
+        shape = url_shape(base_url)
+    mode = baseline or ("auto" if release is not None else "none")
+    found = _baseline(mode, release, suite, (target_kind, shape), store)  # fails before any load
 
     plans = {s.name: suite.plan(s, base_url, workers=workers) for s in suite.scenarios}
     runs: dict[str, list[Run]] = {}
@@ -193,7 +213,7 @@ def run_suite(
         plans=plans,
         runs=runs,
         run_id=run_id,
-        base_url=base_url,
+        target={"url": base_url, "kind": target_kind, "shape": shape},
         release=release,
         started_at=started_at,
         finished_at=finished_at,
@@ -201,14 +221,15 @@ def run_suite(
         extra=extra,
     )
     comparison = None
-    if found is None and baseline not in (None, "none"):
-        say("no earlier release in the state store: nothing to compare with")
+    if found is None and mode != "none":
+        say(f"no baseline for suite {suite.name} on {target_kind}: nothing to compare with")
     if found is not None:
         label, base_doc = found
-        say(f"comparing with {label}")
         comparison = compare_results(
             base_doc, doc, baseline_label=label, candidate_label=release or run_id
         )
+        note = comparison["environment"]["note"]
+        say(f"comparing with {label}" + (f" ({note})" if note else ""))
     code = exit_code(verdict, bool(comparison and comparison["regressed"]))
     doc["exit_code"] = code
     if comparison is not None:
@@ -221,8 +242,7 @@ def run_suite(
     write_reports(doc, out_dir)
     stored_as = None
     if release is not None:
-        stored_as = f"results/{release}/{run_id}.json"
-        store.put(stored_as, doc)
+        stored_as = put_results(store, doc)
         say(f"stored results as {stored_as} in {store.url}")
     return SuiteOutcome(
         exit_code=code,

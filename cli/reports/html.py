@@ -14,6 +14,7 @@ from perfenv.cli.reports.markdown import (
     analysis_lines,
     budget_rows,
     comparison_rows,
+    environment_note,
     flat_rows,
     verdict_rows,
 )
@@ -212,6 +213,9 @@ def report_html(doc: dict[str, Any]) -> str:
         rows = comparison_rows(comparison)
         title = f"Comparison with baseline {comparison['baseline']}"
         body.append(render(rows, Format.html, title=title) if rows else f"<p>{title}: none</p>")
+        note = environment_note(comparison)
+        if note:
+            body.append(f"<p>{html.escape(note)}</p>")
     if doc.get("cost"):
         body.append(_section("Cost", _cost(doc["cost"])))
     for i, scenario in enumerate(doc["scenarios"]):

@@ -80,6 +80,11 @@ def comparison_rows(comparison: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def environment_note(comparison: dict[str, Any]) -> str:
+    """What the two sides ran on, when it differs or is unknown ('' otherwise)."""
+    return str((comparison.get("environment") or {}).get("note") or "")
+
+
 def _percent(value: float | None, metric: str, *, signed: bool = False) -> str:
     """A relative change (latency) or an absolute one in percentage points (error rate)."""
     if value is None:
@@ -173,6 +178,7 @@ def summary_md(doc: dict[str, Any]) -> str:
         else:
             parts += [f"### {title}", "", "no scenario in common to compare", ""]
         remarks = {s["note"] for s in comparison.get("scenarios", []) if s.get("note")}
+        remarks |= {environment_note(comparison)} - {""}
         remarks |= {f"skipped {text}" for text in comparison.get("skipped", [])}
         parts += [f"- {text}" for text in sorted(remarks)] + ([""] if remarks else [])
     if doc.get("cost"):

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from perfenv.cli.compare import compare_results, t_sf, welch_greater
 from perfenv.cli.main import app
+from perfenv.cli.state.results import put_results, stored_runs
 from perfenv.cli.state.store import open_store
 from tests.cli.synthetic import scaled_results
 
@@ -149,7 +150,7 @@ def test_cli_compare_reads_releases_from_the_store() -> None:
 def test_cli_compare_unknown_release_is_exit_2() -> None:
     result = CliRunner().invoke(app, ["compare", "0.0.1", "0.0.2"])
     assert result.exit_code == 2
-    assert "no results stored for release '0.0.1'" in result.stderr
+    assert "no results stored for release '0.0.2'" in result.stderr
 
 
 def test_recorded_fixtures_are_valid_results_of_the_real_engine() -> None:
@@ -160,3 +161,30 @@ def test_recorded_fixtures_are_valid_results_of_the_real_engine() -> None:
         run = doc["scenarios"][0]["runs"][0]
         assert run["engine"] == "locust"
         assert run["generator"]["valid"] is True
+
+
+def test_cli_compare_matches_the_baseline_to_the_candidates_suite() -> None:
+    docs = _fixtures()
+    store = open_store()
+    suite = docs[0]["suite"]["name"]
+    other = {**docs[2], "suite": {**docs[2]["suite"], "name": "other"}}
+    for release, run_id, doc in [
+        ("1.0.0", "20260101T000000Z-aaaaaa", docs[0]),
+        ("1.0.0", "20260101T000001Z-cccccc", other),  # the latest of 1.0.0, another suite
+        ("1.1.0", "20260102T000000Z-bbbbbb", scaled_results(docs[1], 1.3)),
+    ]:
+        put_results(store, {**doc, "release": release, "run_id": run_id})
+    result = CliRunner().invoke(app, ["compare", "1.0.0", "1.1.0", "--format", "json"])
+    assert result.exit_code == 1, result.output
+    comparison = json.loads(result.stdout)
+    assert comparison["regressed"] is True
+    assert stored_runs(store, suite)[0].key.startswith(f"results/{suite}/url/1.0.0/")
+
+
+def test_cli_compare_refuses_results_of_two_suites(tmp_path: Path) -> None:
+    docs = _fixtures()
+    a = _write(tmp_path, "a.json", docs[0])
+    b = _write(tmp_path, "b.json", {**docs[1], "suite": {**docs[1]["suite"], "name": "other"}})
+    result = CliRunner().invoke(app, ["compare", str(a), str(b)])
+    assert result.exit_code == 2
+    assert "a baseline is only ever a result of the same suite and target" in result.stderr

@@ -38,7 +38,7 @@ def _deps(target: FakeTarget, suite_runner: FakeRunner, **changes: Any) -> lifec
         "run_suite": suite_runner,
         "check_parity": lambda config: None,
         "check_cost": lambda config, suite, stack: None,
-        "check_baseline": lambda baseline, suite, store: None,
+        "check_baseline": lambda baseline, suite, store, target: None,
         "wait_healthy": lambda url: None,
     }
     return lifecycle.Deps(**(base | changes))
@@ -516,7 +516,7 @@ def test_a_named_baseline_must_exist_before_anything(
     result = _run(tmp_path / "out", "--baseline", "0.9.9")
     assert result.exit_code == 2 and "0.9.9" in result.stderr
     assert target.calls == [] and _registry() == []
-    lifecycle.check_baseline("auto", FakeSuite(), open_store())  # nothing to check
+    lifecycle.check_baseline("auto", FakeSuite(), open_store(), "local")  # nothing to check
 
 
 def test_a_parity_pass_is_remembered_for_the_same_inputs(monkeypatch: pytest.MonkeyPatch) -> None:

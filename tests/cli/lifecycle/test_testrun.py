@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -19,7 +20,8 @@ from perfenv.cli.compare import previous_release
 from perfenv.cli.errors import BadInput
 from perfenv.cli.lifecycle.testrun import check_url, run_suite
 from perfenv.cli.main import app
-from perfenv.cli.state.store import open_store
+from perfenv.cli.state.results import put_results
+from perfenv.cli.state.store import Store, open_store
 from perfenv.cli.verdict.measurement import LoadPlan, ScenarioMeasurement, Window
 from perfenv.cli.verdict.results import schema_errors
 from perfenv.cli.verdict.suite import load_suite, parse_suite
@@ -159,7 +161,7 @@ def test_release_is_stored_and_the_next_release_compares_with_it(
     suite = load_suite(_suite_file(tmp_path, "[]"))
     fake_engine(monkeypatch, lognormal(20))
     first = run_suite(suite, "http://127.0.0.1:9", tmp_path / "a", release="1.0.0")
-    assert first.stored_as == f"results/1.0.0/{first.run_id}.json"
+    assert first.stored_as == f"results/s/url/1.0.0/{first.run_id}.json"
     assert open_store().get(first.stored_as or "")["verdict"] == "pass"  # type: ignore[index]
     assert first.comparison is None
 
@@ -182,7 +184,9 @@ def test_a_missing_baseline_fails_before_any_load(
     plans: list[LoadPlan] = []
     fake_engine(monkeypatch, calls=plans)
     suite = load_suite(_suite_file(tmp_path))
-    with pytest.raises(BadInput, match="no results stored for release '0.9'"):
+    with pytest.raises(
+        BadInput, match="no results of suite 's' on target url stored for release '0.9'"
+    ):
         run_suite(suite, "http://127.0.0.1:9", tmp_path / "out", baseline="0.9")
     assert plans == []
 
@@ -211,6 +215,11 @@ def test_bad_release_name_is_bad_input(tmp_path: Path) -> None:
         run_suite(suite, "http://127.0.0.1:9", tmp_path, release="../up")
 
 
+def _stored(store: Store, release: str, run_id: str, suite: str = "s", kind: str = "url") -> None:
+    doc = {"suite": {"name": suite}, "target": {"kind": kind}, "release": release}
+    put_results(store, {**doc, "run_id": run_id, "scenarios": []})
+
+
 def test_previous_release_orders_by_semver_then_time() -> None:
     store = open_store()
     for release, run_id in [
@@ -219,13 +228,98 @@ def test_previous_release_orders_by_semver_then_time() -> None:
         ("2.0.0-rc1", "20260401T000000Z-c"),
         ("nightly", "20260501T000000Z-d"),
     ]:
-        store.put(f"results/{release}/{run_id}.json", {"scenarios": []})
-    assert previous_release(store, "1.10.1") == "1.10.0"
-    assert previous_release(store, "1.10.0") == "1.9.0"
-    assert previous_release(store, "2.0.0") == "2.0.0-rc1"
-    assert previous_release(store, "1.0.0") == "nightly"  # nothing earlier by version: latest
-    assert previous_release(store, "feature-x") == "nightly"
-    assert previous_release(store, None) == "nightly"
+        _stored(store, release, run_id)
+    _stored(store, "1.10.5", "20260601T000000Z-e", suite="other")
+    _stored(store, "1.10.6", "20260601T000000Z-f", kind="local")
+    previous = functools.partial(previous_release, store, suite="s", target="url")
+    assert previous("1.10.1") == "1.10.0"
+    assert previous("1.10.0") == "1.9.0"
+    assert previous("2.0.0") == "2.0.0-rc1"
+    assert previous("1.0.0") == "nightly"  # nothing earlier by version: latest
+    assert previous("feature-x") == "nightly"
+    assert previous(None) == "nightly"
+    assert previous_release(store, "3.0.0", "s", "local") == "1.10.6"
+    assert previous_release(store, "3.0.0", "missing", "url") is None
+
+
+def test_a_baseline_is_only_ever_a_result_of_the_same_suite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, lognormal(20))
+    smoke = load_suite(_suite_file(tmp_path, "[]"))
+    run_suite(smoke, "http://127.0.0.1:9", tmp_path / "a", release="1.0.0")
+    other = smoke.model_copy(update={"name": "s2"})
+    said: list[str] = []
+    outcome = run_suite(
+        other, "http://127.0.0.1:9", tmp_path / "b", release="1.1.0", progress=said.append
+    )
+    assert outcome.comparison is None
+    assert "no baseline for suite s2 on url: nothing to compare with" in said
+    with pytest.raises(BadInput, match="results of suite 's' on url, not of 's2' on url"):
+        run_suite(other, "http://127.0.0.1:9", tmp_path / "c", baseline=str(tmp_path / "a"))
+
+
+def test_a_url_run_without_a_release_compares_only_with_a_named_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, lognormal(20))
+    suite = load_suite(_suite_file(tmp_path, "[]"))
+    run_suite(suite, "http://127.0.0.1:9", tmp_path / "a", release="1.0.0")
+    fake_engine(monkeypatch, lognormal(40))
+    assert run_suite(suite, "http://127.0.0.1:9", tmp_path / "b").comparison is None
+    named = run_suite(suite, "http://127.0.0.1:9", tmp_path / "c", baseline="1.0.0")
+    assert named.comparison is not None and named.comparison["regressed"] is True
+    assert named.exit_code == 1
+
+
+def test_results_of_the_previous_layout_are_a_baseline_of_unknown_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, lognormal(20))
+    suite = load_suite(_suite_file(tmp_path, "[]"))
+    old = run_suite(suite, "http://127.0.0.1:9", tmp_path / "a", baseline="none").results
+    del old["target"]["kind"], old["target"]["shape"]  # as the first version wrote them
+    store = open_store()
+    store.put(f"results/1.0.0/{old['run_id']}.json", {**old, "release": "1.0.0"})
+    said: list[str] = []
+    outcome = run_suite(
+        suite, "http://127.0.0.1:9", tmp_path / "b", release="1.1.0", progress=said.append
+    )
+    assert outcome.comparison is not None and outcome.comparison["baseline"] == "release 1.0.0"
+    note = outcome.comparison["environment"]["note"]
+    assert (
+        note == "the baseline's environment shape is unknown (stored before shapes were recorded)"
+    )
+    assert f"comparing with release 1.0.0 ({note})" in said
+    assert note in (tmp_path / "b" / "summary.md").read_text()
+
+
+def test_another_environment_shape_is_compared_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perfenv.cli.program.shape import environment_shape
+    from perfenv.cli.project import perf_template
+    from perfenv.infra.config import load_stack_file
+
+    env = load_stack_file(perf_template()).environment
+    assert env is not None
+    bigger = env.model_copy(update={"fleet": env.fleet.model_copy(update={"desired": 3, "max": 3})})
+    fake_engine(monkeypatch, lognormal(20))
+    suite = load_suite(_suite_file(tmp_path, "[]"))
+    local = {"target_kind": "local"}
+    run_suite(
+        suite, "http://a", tmp_path / "a", release="1.0", shape=environment_shape(env), **local
+    )
+    outcome = run_suite(
+        suite, "http://b", tmp_path / "b", release="1.1", shape=environment_shape(bigger), **local
+    )
+    assert outcome.comparison is not None
+    expected = (
+        f"baseline ran on {env.fleet.instance_type} x{env.fleet.desired}, "
+        f"this run on {env.fleet.instance_type} x3"
+    )
+    assert outcome.comparison["environment"]["note"].startswith(expected)
+    assert "fleet.desired" in outcome.comparison["environment"]["note"]
 
 
 @pytest.fixture
