@@ -51,7 +51,7 @@ def _doc() -> dict[str, Any]:
         plans=plans,
         runs=runs,
         run_id="20261127T000000Z-abcdef",
-        base_url="http://127.0.0.1:9",
+        target={"url": "http://127.0.0.1:9", "kind": "url"},
         release="1.2.3",
         started_at="2026-11-27T00:00:00+00:00",
         finished_at="2026-11-27T00:00:42+00:00",
