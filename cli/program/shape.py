@@ -1,7 +1,8 @@
 """The shape of the environment a suite ran on, stored with its results (`target.shape`).
 
 Two runs are comparable without a caveat only on the same shape: the perf stack's scale fields
-(sizes, counts, instance types; not its cost budgets, which do not change how it performs), or,
+(sizes, counts, instance types; not its cost budgets or capacity expectations, which do not
+change how it performs), or,
 for `perfenv test --url`, the URL's origin. A comparison across shapes is allowed and names the
 difference ("baseline ran on c6i.large x2, this run on c6i.large x3").
 """
@@ -15,7 +16,8 @@ from urllib.parse import urlsplit
 
 from perfenv.infra.config import EnvironmentConfig, scale_fields
 
-_NOT_SHAPE = ("budgets",)  # scale fields that do not change how the environment performs
+# Scale fields that do not change how the environment performs.
+_NOT_SHAPE = ("budgets", "capacity")
 
 
 def _value(model: Any, path: str) -> Any:

@@ -16,6 +16,7 @@ from perfenv.infra.config.budgets import (
     BudgetConfig,
     CostConfig,
 )
+from perfenv.infra.config.capacity import CapacityConfig
 from perfenv.infra.config.environment import EnvironmentConfig, Kind, RunConfig
 from perfenv.infra.config.fleet import (
     FleetConfig,
@@ -52,6 +53,7 @@ __all__ = [
     "AppConfig",
     "BillingAlarmConfig",
     "BudgetConfig",
+    "CapacityConfig",
     "ConfigError",
     "CostConfig",
     "EnvironmentConfig",

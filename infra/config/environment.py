@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from perfenv.infra.config.app import AppConfig, KubernetesConfig, LoadBalancerConfig
 from perfenv.infra.config.budgets import AlarmConfig, BudgetConfig
+from perfenv.infra.config.capacity import CapacityConfig
 from perfenv.infra.config.fleet import FleetConfig, QuotaConfig
 from perfenv.infra.config.model import REGION_PATTERN, Model
 from perfenv.infra.config.network import NetworkConfig
@@ -30,6 +31,7 @@ class EnvironmentConfig(Model):
     alarms: AlarmConfig
     app: AppConfig = AppConfig()
     kubernetes: KubernetesConfig
+    capacity: CapacityConfig = CapacityConfig()
 
     @model_validator(mode="after")
     def _perf_isolated(self) -> EnvironmentConfig:

@@ -125,3 +125,12 @@ def test_kubernetes_platform_needs_kubernetes(stacks: Path) -> None:
 
     edit(stacks, "dev", change)
     one_error(run_validate(stacks), "Pulumi.dev.yaml", "app.platform")
+
+
+def test_capacity_block_is_validated_and_may_differ_per_stack(stacks: Path) -> None:
+    edit(stacks, "perf", lambda env: env.update(capacity={"expected_peak_rps": 900, "gate": True}))
+    assert run_validate(stacks).exit_code == 0
+    edit(stacks, "perf", lambda env: env.update(capacity={"expected_peak_rps": -1}))
+    one_error(run_validate(stacks), "Pulumi.perf.yaml", "capacity.expected_peak_rps")
+    edit(stacks, "perf", lambda env: env.update(capacity={"peak": 1}))
+    one_error(run_validate(stacks), "Pulumi.perf.yaml", "capacity.peak")
