@@ -2,8 +2,9 @@
 
 Synthetic data in a moto server on 127.0.0.1: 50 environment stack files (and the cost stack's),
 a budget with four notifications per environment, four tagged alarms per environment (named as
-the program names them), twelve months of Cost Explorer results grouped by environment and stack,
-and 200 per-run cost records in a file state store. Each measurement is a fresh process
+the program names them), Cost Explorer results grouped by environment and stack (the report
+month by day, the eleven months before it by month), and 200 per-run cost records (with owner
+and team) in a file state store. Each measurement is a fresh process
 (interpreter start, imports, boto3 clients, every API call, rendering), as a user runs the
 command. Prints the median of 5.
 
@@ -67,6 +68,47 @@ def _months() -> list[date]:
     return out
 
 
+def _group(env: str, stack: str, amount: str) -> dict[str, Any]:
+    return {
+        "Keys": [f"perfenv:environment${env}", f"perfenv:stack${stack}"],
+        "Metrics": {"UnblendedCost": {"Amount": amount, "Unit": "USD"}},
+    }
+
+
+def _cost_explorer(runs: list[str]) -> list[dict[str, Any]]:
+    """The report's two answers, in the order it asks: the report month by day (every
+    environment each day, each run on its day), then the eleven months before it by month.
+    moto keys an answer by the request body: every process of the benchmark gets the same."""
+    first = date.fromisoformat(f"{REPORT_MONTH}-01")
+    daily = []
+    for d in range(31):
+        day = first + timedelta(days=d)
+        groups = [_group(f"env{i:02d}", f"env{i:02d}", f"{3 + i / 10:.4f}") for i in range(50)]
+        groups += [_group("perf", s, "1.5") for n, s in enumerate(runs) if n % 28 == d]
+        end = day + timedelta(days=1)
+        daily.append(
+            {
+                "TimePeriod": {"Start": day.isoformat(), "End": end.isoformat()},
+                "Total": {},
+                "Groups": groups,
+                "Estimated": False,
+            }
+        )
+    monthly = []
+    for m in _months()[:-1]:
+        groups = [_group(f"env{i:02d}", f"env{i:02d}", f"{100 + i}.1234") for i in range(50)]
+        end = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
+        monthly.append(
+            {
+                "TimePeriod": {"Start": m.isoformat(), "End": end.isoformat()},
+                "Total": {},
+                "Groups": groups,
+                "Estimated": False,
+            }
+        )
+    return [{"ResultsByTime": daily}, {"ResultsByTime": monthly}]
+
+
 def _seed(url: str, state: Path) -> None:
     import boto3
 
@@ -125,34 +167,7 @@ def _seed(url: str, state: Path) -> None:
                 Tags=[{"Key": "perfenv:environment", "Value": name}],
             )
     runs = [f"perf-{n // 10}-{n % 10}-0-r{n:05d}" for n in range(RUNS)]
-    results = []
-    for m in _months():
-        groups = [
-            {
-                "Keys": [f"perfenv:environment$env{i:02d}", f"perfenv:stack$env{i:02d}"],
-                "Metrics": {"UnblendedCost": {"Amount": f"{100 + i}.1234", "Unit": "USD"}},
-            }
-            for i in range(ENVIRONMENTS)
-        ]
-        if m.strftime("%Y-%m") == REPORT_MONTH:
-            groups += [
-                {
-                    "Keys": ["perfenv:environment$env00", f"perfenv:stack${stack}"],
-                    "Metrics": {"UnblendedCost": {"Amount": "1.5", "Unit": "USD"}},
-                }
-                for stack in runs
-            ]
-        end = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
-        results.append(
-            {
-                "TimePeriod": {"Start": m.isoformat(), "End": end.isoformat()},
-                "Total": {},
-                "Groups": groups,
-                "Estimated": False,
-            }
-        )
-    # One query per report: the same answer for every run of the benchmark (moto keys it by body).
-    body = json.dumps({"results": [{"ResultsByTime": results}]}).encode()
+    body = json.dumps({"results": _cost_explorer(runs)}).encode()
     request = urllib.request.Request(
         f"{url}/moto-api/static/ce/cost-and-usage-results", data=body, method="POST"
     )
@@ -170,6 +185,8 @@ def _seed(url: str, state: Path) -> None:
             release=f"{n // 10}.{n % 10}.0",
             target="aws",
             started_at=started,
+            owner=f"user{n % 7}",
+            team=("payments", "search", "catalog")[n % 3],
         )
         close_cost_record(store, stack, started + timedelta(hours=1))
 
@@ -195,7 +212,8 @@ def once(endpoint: str, stacks: Path, state: str, fmt: str) -> None:
     runs = len(report.runs) - 1
     envs = len(report.environments) - 1
     assert envs == ENVIRONMENTS and runs == RUNS, (envs, runs)
-    assert report.requests.get("Cost Explorer") == 1
+    assert report.requests.get("Cost Explorer") == 2  # the month by day, the year by month
+    assert all(isinstance(r["actual_usd"], Decimal) for r in report.runs), "runs not billed"
     sys.stdout.write(f"{len(text)}\n")
 
 

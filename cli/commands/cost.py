@@ -25,17 +25,25 @@ def report(
         str | None, typer.Option("--month", help="YYYY-MM; default: this month (UTC).")
     ] = None,
     months: Annotated[int, typer.Option("--months", help="Trend of the last N months.")] = 1,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="YYYY-MM: list the perf runs from this month on; with --format csv, the run "
+            "ledger alone (one row per run).",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
     target: TargetOpt = "local",
 ) -> None:
-    """Budgets, spend, forecasts, alarms per environment; spend per perf run."""
+    """Budgets, burn-down, alarms per environment; each perf run's estimate against billed."""
     from perfenv.cli.cost.aws_clients import clients_for
     from perfenv.cli.cost.output import report_text
     from perfenv.cli.cost.report import build_report
 
     with stderr.status("asking budgets, Cost Explorer and CloudWatch..."):
-        built = build_report(clients_for(target), month=month, months=months)
+        built = build_report(clients_for(target), month=month, months=months, since=since)
     text = report_text(built, fmt)
     if out is None:
         typer.echo(text, nl=False)

@@ -7,6 +7,7 @@ can cost.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_CEILING, Decimal
 
 from perfenv.cli.cost.estimate import Estimate, estimate_environment
@@ -36,19 +37,29 @@ def check_cost_cap(
 ) -> Estimate:
     """The run's estimate; BadInput (exit 2) when it exceeds the run's or the suite's cap.
 
-    `hours` defaults to the suite's planned duration plus the set-up/teardown margin;
-    `cap_usd` (a run's own cap) wins over the suite's `max_cost_usd`.
+    `hours` defaults to the suite's planned duration plus the set-up/teardown margin. A run's
+    own cap (`--max-cost`) never lifts the suite's `max_cost_usd`: the lower one applies.
     """
     if stack_file.environment is None:
         raise BadInput(f"{stack_file.path.name}: config: not an environment stack")
     table = prices or load_prices()
     run_h = dec(hours) if hours is not None else run_hours(suite, table, repeat)
     estimate = estimate_environment(stack or stack_file.stack, stack_file.environment, run_h, table)
-    cap = cap_usd if cap_usd is not None else suite.max_cost_usd
-    if cap is not None and estimate.total_at_max > dec(cap):
+    caps = [(dec(cap_usd), "--max-cost")] if cap_usd is not None else []
+    if suite.max_cost_usd is not None:
+        caps.append((dec(suite.max_cost_usd), "max_cost_usd"))
+    if not caps:
+        return estimate
+    cap, name = min(caps)
+    return check_cap(estimate, cap, name)
+
+
+def check_cap(estimate: Estimate, cap: float | Decimal, name: str) -> Estimate:
+    """The estimate with its cap; BadInput (exit 2) when the run can cost more than `cap`."""
+    if estimate.total_at_max > dec(cap):
         raise BadInput(
-            f"estimated cost ${cents(estimate.total_at_max)} exceeds max_cost_usd ${dec(cap)} "
-            f"({estimate.stack}: {cents(run_h)} h with the fleet at max size, "
+            f"estimated cost ${cents(estimate.total_at_max)} exceeds {name} ${dec(cap)} "
+            f"({estimate.stack}: {cents(estimate.hours)} h with the fleet at max size, "
             f"{estimate.region} prices of {estimate.price_date})"
         )
-    return estimate
+    return replace(estimate, cap=dec(cap))

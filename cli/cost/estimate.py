@@ -55,6 +55,7 @@ class Estimate:
     lines: tuple[EstimateLine, ...]
     per_hour_at_max: Decimal
     notes: tuple[str, ...] = field(default_factory=tuple)
+    cap: Decimal | None = None  # the spend cap it was checked against, when one applied
 
     @property
     def per_hour(self) -> Decimal:
@@ -108,6 +109,7 @@ class Estimate:
             "total_at_max": str(cents(self.total_at_max)),
             "price_source": self.price_source,
             "price_date": self.price_date,
+            "cap": None if self.cap is None else str(self.cap),
             "lines": [
                 {
                     "item": line.item,

@@ -33,20 +33,29 @@ def write_cost_record(
     target: str,
     started_at: datetime,
     cap_usd: float | Decimal | None = None,
+    owner: str | None = None,
+    team: str | None = None,
 ) -> dict[str, Any]:
-    """Record a run's estimate when it starts (before anything is created)."""
+    """Record a run's estimate when it starts (before anything is created).
+
+    `cap_usd` defaults to the cap the estimate was checked against (`Estimate.cap`); owner and
+    team are the run's `perfenv:owner` and `perfenv:team` tags, for chargeback.
+    """
+    cap = cap_usd if cap_usd is not None else estimate.cap
     record: dict[str, Any] = {
         "schema": SCHEMA,
         "stack": estimate.stack,
         "release": release,
         "target": target,
         "environment": estimate.environment,
+        "owner": owner,
+        "team": team,
         "region": estimate.region,
         "started_at": _iso(started_at),
         "ended_at": None,
         "currency": estimate.currency,
         "estimated": str(cents(estimate.total_at_max)),
-        "cap": None if cap_usd is None else str(dec(cap_usd)),
+        "cap": None if cap is None else str(dec(cap)),
         "estimate": estimate.to_dict(),
     }
     store.put(cost_key(estimate.stack), record)

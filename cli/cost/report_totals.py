@@ -9,6 +9,7 @@ from typing import Any
 from perfenv.cli.cost.budgets import BudgetInfo
 from perfenv.cli.cost.money import Gap, cents, dec
 from perfenv.cli.cost.report_environments import used_percent
+from perfenv.cli.cost.report_runs import difference
 from perfenv.cli.cost.spend import Spend, label
 from perfenv.infra.config import EnvironmentConfig
 
@@ -48,16 +49,24 @@ def environment_total(
 
 
 def run_total(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Estimates of every run; actual and difference over the billed runs only."""
     estimated, missing_e = known_sum([r["estimated_usd"] for r in rows])
-    actual, missing_a = known_sum([r["actual_usd"] for r in rows])
+    billed = [r for r in rows if isinstance(r["actual_usd"], Decimal)]
+    actual = sum((r["actual_usd"] for r in billed), Decimal(0))
+    billed_estimate, _ = known_sum([r["estimated_usd"] for r in billed])
+    diff, percent = difference(actual, billed_estimate) if billed else (Gap("none billed"),) * 2
+    notes = [f"actual and difference over the {len(billed)} billed run(s)"]
+    if missing_e:
+        notes.append(f"{missing_e} run(s) without estimate")
     return {
         "stack": TOTAL,
         "release": f"{len(rows)} run(s)",
         "hours_up": sum((r["hours_up"] for r in rows), Decimal(0)),
         "estimated_usd": estimated,
-        "actual_usd": actual if missing_a < len(rows) else Gap("no run has data"),
-        "ended_at": (f"{missing_a} run(s) without actual cost" if missing_a else "")
-        + (f"; {missing_e} without estimate" if missing_e else ""),
+        "actual_usd": actual if billed else Gap("no run billed yet"),
+        "difference_usd": diff,
+        "difference_percent": percent,
+        "billing": "; ".join(notes),
     }
 
 

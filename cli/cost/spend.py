@@ -1,14 +1,17 @@
-"""Actual spend from Cost Explorer: one query for every month of the report, both tags at once.
+"""Actual spend from Cost Explorer: at most two queries a report, both tags at once.
 
-Cost Explorer bills each request, so the report asks `get_cost_and_usage` once (plus its pages),
-grouped by `perfenv:environment` and `perfenv:stack`, monthly, from the first month of the trend
-to the end of the report month. Forecasts have no grouping: one request per environment, for
-the current month only, and none at all once the API is found missing.
+Cost Explorer bills each request (and each page), so the report asks `get_cost_and_usage`
+grouped by `perfenv:environment` and `perfenv:stack`:
+
+- DAILY over the report month (to tomorrow at most): the environments' and runs' spend of the
+  month and the day-by-day series of the burn-down, in one query;
+- MONTHLY over the months before it, only when the report looks back (`--months`, `--since`).
+
+Forecasts have no grouping: they live in `cli.cost.forecast`.
 """
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ ENV_TAG = tag_key("environment")
 STACK_TAG = tag_key("stack")
 METRIC = "UnblendedCost"
 MAX_PAGES = 20
+BILLING_LAG = "Cost Explorer shows spend up to 24 h after it happens"
 
 
 def month_start(day: date) -> date:
@@ -43,6 +47,14 @@ def months_back(first: date, n: int) -> list[date]:
     return out
 
 
+def months_between(first: date, last: date) -> list[date]:
+    """The first days of every month from `first`'s to `last`'s, both included."""
+    out = [month_start(first)]
+    while out[-1] < month_start(last):
+        out.append(next_month(out[-1]))
+    return out
+
+
 def label(first: date) -> str:
     return first.strftime("%Y-%m")
 
@@ -52,8 +64,11 @@ class MonthSpend:
     present: bool = False
     by_env: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     by_stack: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    # day (ISO date) -> environment -> spend, from DAILY results only
+    days: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     units: set[str] = field(default_factory=set)
     groups: int = 0
+    estimated: bool = False  # Cost Explorer's own flag: the month is not closed yet
 
 
 @dataclass
@@ -63,7 +78,7 @@ class Spend:
     months: dict[str, MonthSpend] = field(default_factory=dict)
     gap: Gap | None = None
 
-    def _month(self, month: str) -> MonthSpend | Gap:
+    def month(self, month: str) -> MonthSpend | Gap:
         if self.gap is not None:
             return self.gap
         found = self.months.get(month)
@@ -79,10 +94,20 @@ class Spend:
     def stack(self, month: str, stack: str) -> Decimal | Gap:
         return self._tagged(month, STACK_TAG, stack, lambda found: found.by_stack)
 
+    def daily(self, month: str, env: str) -> dict[str, Decimal] | Gap:
+        """Day -> the environment's spend that day, for every day Cost Explorer listed."""
+        total = self.environment(month, env)
+        if isinstance(total, Gap):
+            return total
+        found = self.months[month]
+        if not found.days:
+            return Gap(f"no daily Cost Explorer data for {month}")
+        return {day: spend.get(env, Decimal(0)) for day, spend in sorted(found.days.items())}
+
     def _tagged(
         self, month: str, tag: str, value: str, by: Callable[[MonthSpend], dict[str, Decimal]]
     ) -> Decimal | Gap:
-        found = self._month(month)
+        found = self.month(month)
         if isinstance(found, Gap):
             return found
         spend = by(found)
@@ -98,13 +123,25 @@ def _tag_value(key: str) -> str:
     return key.split("$", 1)[1] if "$" in key else ""
 
 
+def _one_day(period: dict[str, Any]) -> bool:
+    try:
+        start, end = date.fromisoformat(period["Start"]), date.fromisoformat(period["End"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return end - start == timedelta(days=1)
+
+
 def parse_cost_and_usage(pages: list[dict[str, Any]]) -> Spend:
+    """Monthly and daily results alike: each counts towards the month it starts in."""
     spend = Spend()
     for page in pages:
         for result in page.get("ResultsByTime", []):
-            start = str(result.get("TimePeriod", {}).get("Start", ""))[:7]
-            month = spend.months.setdefault(start, MonthSpend())
+            period = result.get("TimePeriod", {})
+            start = str(period.get("Start", ""))
+            month = spend.months.setdefault(start[:7], MonthSpend())
             month.present = True
+            month.estimated |= bool(result.get("Estimated", False))
+            day = month.days.setdefault(start, defaultdict(Decimal)) if _one_day(period) else None
             for group in result.get("Groups", []):
                 keys = list(group.get("Keys", []))
                 metric = group.get("Metrics", {}).get(METRIC)
@@ -113,22 +150,25 @@ def parse_cost_and_usage(pages: list[dict[str, Any]]) -> Spend:
                 amount = Decimal(str(metric.get("Amount", "0")))
                 month.units.add(str(metric.get("Unit", "USD")))
                 env = _tag_value(keys[0]) if keys else ""
-                stack = _tag_value(keys[1]) if len(keys) > 1 else ""
                 month.by_env[env] += amount
-                month.by_stack[stack] += amount
+                month.by_stack[_tag_value(keys[1]) if len(keys) > 1 else ""] += amount
                 month.groups += 1
+                if day is not None:
+                    day[env] += amount
     return spend
 
 
-def fetch_spend(clients: Clients, asker: Asker, first: date, end: date) -> Spend:
-    """Every month from `first` up to `end` (exclusive), grouped by both tags, all pages."""
+def _query(
+    clients: Clients, asker: Asker, granularity: str, start: date, end: date
+) -> list[dict[str, Any]] | Gap:
+    """Every page of one grouped query from `start` up to `end` (exclusive)."""
     ce = clients.client("ce")
     pages: list[dict[str, Any]] = []
     token: str | None = None
     for _ in range(MAX_PAGES):
         kwargs: dict[str, Any] = {
-            "TimePeriod": {"Start": first.isoformat(), "End": end.isoformat()},
-            "Granularity": "MONTHLY",
+            "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+            "Granularity": granularity,
             "Metrics": [METRIC],
             "GroupBy": [{"Type": "TAG", "Key": ENV_TAG}, {"Type": "TAG", "Key": STACK_TAG}],
         }
@@ -136,52 +176,24 @@ def fetch_spend(clients: Clients, asker: Asker, first: date, end: date) -> Spend
             kwargs["NextPageToken"] = token
         page = asker.ask("Cost Explorer", partial(ce.get_cost_and_usage, **kwargs))
         if isinstance(page, Gap):
-            if not pages:
-                return Spend(gap=page)
-            break
+            return page if not pages else pages
         pages.append(page)
         token = page.get("NextPageToken")
         if not token:
             break
+    return pages
+
+
+def fetch_spend(
+    clients: Clients, asker: Asker, *, first: date, end: date, history_from: date
+) -> Spend:
+    """The report month (`first` up to `end`) by day; `history_from` up to `first` by month."""
+    daily = _query(clients, asker, "DAILY", first, end)
+    if isinstance(daily, Gap):
+        return Spend(gap=daily)
+    pages = list(daily)
+    if history_from < first:
+        monthly = _query(clients, asker, "MONTHLY", history_from, first)
+        if not isinstance(monthly, Gap):
+            pages += monthly
     return parse_cost_and_usage(pages)
-
-
-@dataclass(frozen=True)
-class Forecast:
-    amount: Decimal | Gap
-    method: str
-
-
-def forecast(
-    clients: Clients,
-    asker: Asker,
-    env: str,
-    actual: Decimal | Gap,
-    first: date,
-    today: date,
-) -> Forecast:
-    """The month's forecast: Cost Explorer's where offered, else a run-rate projection."""
-    end = next_month(first)
-    if today >= end:
-        return Forecast(actual, "month complete")
-    if isinstance(actual, Gap):
-        return Forecast(Gap("no month-to-date spend to project from"), "")
-    ce = clients.client("ce")
-    answer = asker.ask(
-        "Cost Explorer forecast",
-        lambda: ce.get_cost_forecast(
-            TimePeriod={"Start": today.isoformat(), "End": end.isoformat()},
-            Metric="UNBLENDED_COST",
-            Granularity="MONTHLY",
-            Filter={"Tags": {"Key": ENV_TAG, "Values": [env], "MatchOptions": ["EQUALS"]}},
-        ),
-    )
-    if not isinstance(answer, Gap):
-        rest = Decimal(str(answer.get("Total", {}).get("Amount", "0")))
-        return Forecast(cents(actual + rest), "Cost Explorer forecast")
-    days = calendar.monthrange(first.year, first.month)[1]
-    elapsed = (today - first).days  # whole days with data; today's is still coming in
-    if elapsed <= 0:
-        return Forecast(Gap(f"too early in the month for a run-rate ({answer.reason})"), "")
-    projected = cents(actual * days / elapsed)
-    return Forecast(projected, f"run-rate projection ({elapsed} of {days} days)")

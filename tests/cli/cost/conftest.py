@@ -7,7 +7,7 @@ import json
 import socket
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -76,6 +76,14 @@ def ce_month(month: str, end: str, groups: dict[tuple[str, str], str]) -> dict[s
         ],
         "Estimated": False,
     }
+
+
+def ce_day(day: str, groups: dict[tuple[str, str], str]) -> dict[str, Any]:
+    """One DAILY ResultsByTime entry for `day` (YYYY-MM-DD)."""
+    start = date.fromisoformat(day)
+    entry = ce_month(day[:7], (start + timedelta(days=1)).isoformat(), groups)
+    entry["TimePeriod"]["Start"] = day
+    return entry
 
 
 def environment_files() -> list[StackFile]:

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 
 from perfenv.cli.cost.aws_clients import Asker, Clients
 from perfenv.cli.cost.budgets import fetch_budgets
-from perfenv.cli.cost.spend import forecast
+from perfenv.cli.cost.forecast import forecast
 
 
 def _clients(**stubbed: Any) -> Clients:
@@ -114,5 +114,5 @@ def test_forecast_without_enough_data_falls_back_without_marking_the_api() -> No
             _clients(ce=ce), asker, "dev", Decimal("10"), date(2026, 11, 1), date(2026, 11, 11)
         )
     assert result.amount == Decimal("30.00")  # 10 over 10 days, for 30
-    assert result.method.startswith("run-rate projection (10 of 30 days")
+    assert result.method == "perfenv linear forecast (run-rate of 10 of 30 days)"
     assert asker.missing == {}  # no data for one environment says nothing of the API

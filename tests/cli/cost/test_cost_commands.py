@@ -172,3 +172,37 @@ def test_prices_lists_the_table_with_source_and_date() -> None:
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     perf = [r for r in rows if r["region"] == "eu-west-1" and r["item"] == "instance c6i.large"]
     assert len(perf) == 1 and perf[0]["date"] and perf[0]["source"]
+
+
+def test_since_csv_is_the_run_ledger_one_row_per_run(local: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.cli.cost.conftest import ce_day, inject_cost_and_usage
+    from tests.cli.cost.test_runs_and_chargeback import record_run
+
+    now = datetime.now(UTC)
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    record_run("perf-1-0-0-aaaaaa", first, first + timedelta(minutes=1), owner="ana")
+    record_run("perf-1-0-1-bbbbbb", max(first, now - timedelta(hours=2)), None, owner="bo")
+    spent = {("perf", "perf-1-0-0-aaaaaa"): "0.42"}
+    inject_cost_and_usage(local, {"ResultsByTime": [ce_day(first.date().isoformat(), spent)]})
+    month = now.strftime("%Y-%m")
+    result = runner.invoke(app, ["cost", "report", "--since", month, "--format", "csv"])
+
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["stack"] for r in rows] == ["perf-1-0-0-aaaaaa", "perf-1-0-1-bbbbbb"]
+    for column in ("estimated_usd", "actual_usd", "difference_usd", "owner", "team"):
+        assert column in rows[0]
+    billed, running = rows
+    assert billed["actual_usd"] == "0.42" and billed["owner"] == "ana"
+    assert Decimal(billed["difference_usd"]) == Decimal("0.42") - Decimal(billed["estimated_usd"])
+    assert (billed["release"], billed["environment"], billed["team"]) == ("1", "perf", "payments")
+    assert running["actual_usd"].startswith("n/a: not billed yet")
+    assert len(result.stdout.splitlines()) == 3  # the header and one line per run, nothing else
+
+
+def test_since_after_the_report_month_is_exit_2(local: str) -> None:
+    result = runner.invoke(app, ["cost", "report", "--month", "2026-01", "--since", "2026-02"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "perfenv: --since: 2026-02 is after the report month 2026-01"

@@ -84,10 +84,18 @@ def test_cap_above_estimate_returns_it(tmp_path: Path) -> None:
     assert estimate.stack == "perf-1-4-2-abcdef"
 
 
-def test_run_cap_wins_over_the_suite_and_no_cap_never_stops(tmp_path: Path) -> None:
+def test_the_lower_of_the_run_and_suite_caps_applies_and_no_cap_never_stops(
+    tmp_path: Path,
+) -> None:
+    perf = environment_stack("perf")
     capped = load_suite(_suite(tmp_path, cap=25))
-    with pytest.raises(BadInput, match="exceeds max_cost_usd"):
-        check_cost_cap(environment_stack("perf"), capped, hours=2, cap_usd=0.5)
+    with pytest.raises(BadInput, match=r"exceeds --max-cost \$0.5 "):
+        check_cost_cap(perf, capped, hours=2, cap_usd=0.5)
+    # --max-cost never lifts the suite's cap
+    with pytest.raises(BadInput, match=r"exceeds max_cost_usd \$0.5 "):
+        check_cost_cap(perf, load_suite(_suite(tmp_path, cap=0.5)), hours=2, cap_usd=1000)
+    assert check_cost_cap(perf, capped, hours=2, cap_usd=30).cap == Decimal("25")
+    assert check_cost_cap(perf, capped, hours=2, cap_usd=20).cap == Decimal("20")
     uncapped = load_suite(_suite(tmp_path, cap=None, duration="100h"))
     assert check_cost_cap(environment_stack("perf"), uncapped).total > 25
 

@@ -15,6 +15,7 @@ from perfenv.cli.cost.report import CostReport, build_report
 from perfenv.cli.state.store import open_store
 from tests.cli.cost.conftest import (
     NOW,
+    ce_day,
     ce_month,
     declare_budgets,
     environment_files,
@@ -131,7 +132,7 @@ def test_forecast_not_offered_falls_back_to_a_labelled_run_rate(
 
     dev, staging = _row(report, "dev"), _row(report, "staging")
     assert dev["forecast_usd"] == Decimal("115.38")  # 100 x 30 days / 26 days of data
-    assert dev["forecast_method"] == "run-rate projection (26 of 30 days)"
+    assert dev["forecast_method"] == "perfenv linear forecast (run-rate of 26 of 30 days)"
     assert staging["forecast_usd"] == Decimal("1615.38")
     assert str(staging["flag"]).startswith("FORECAST OVER BUDGET")
     assert report.requests["Cost Explorer forecast"] == 1  # asked once, not per environment
@@ -185,15 +186,14 @@ def test_no_budget_in_account_reads_the_stack_file(clients: Clients) -> None:
     assert str(dev["notifications_source"]).startswith("stack file")
 
 
-def test_trend_covers_every_month_in_one_query(clients: Clients, emulator: str) -> None:
+def test_trend_asks_the_month_by_day_and_the_months_before_in_one_query(
+    clients: Clients, emulator: str
+) -> None:
+    october = [ce_day(f"2026-10-{d:02d}", {("dev", "dev"): "10"}) for d in range(1, 32)]
     inject_cost_and_usage(
         emulator,
-        {
-            "ResultsByTime": [
-                ce_month("2026-09", "2026-10-01", {("dev", "dev"): "250.5"}),
-                ce_month("2026-10", "2026-11-01", {("dev", "dev"): "310"}),
-            ]
-        },
+        {"ResultsByTime": october},  # the report month, DAILY: asked first
+        {"ResultsByTime": [ce_month("2026-09", "2026-10-01", {("dev", "dev"): "250.5"})]},
     )
     report = build_report(clients, month="2026-10", months=3, now=NOW)
 
@@ -201,7 +201,7 @@ def test_trend_covers_every_month_in_one_query(clients: Clients, emulator: str) 
     assert dev["2026-09"] == Decimal("250.50")
     assert dev["2026-10"] == Decimal("310.00")
     assert str(dev["2026-08"]) == "n/a: no Cost Explorer data for 2026-08"
-    assert report.requests["Cost Explorer"] == 1
+    assert report.requests["Cost Explorer"] == 2  # one DAILY month, one MONTHLY history
     assert report.flagged == ["dev"]
 
 
