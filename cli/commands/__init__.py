@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from perfenv.cli.errors import BAD_INPUT, INTERNAL, INTERRUPTED, PerfenvError
+from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.render import Format, render
 from perfenv.infra.errors import ConfigError
 from perfenv.infra.project import PROJECT_ENV
@@ -85,6 +86,15 @@ def handled(func: F) -> F:
             raise fail("internal error (a bug): please report it", INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def deps(ctx: typer.Context) -> Deps:
+    """What the lifecycle calls out to: the `obj` the app was invoked with, else the real ones.
+
+    Tests pass fakes as `CliRunner().invoke(app, args, obj=Deps(...))`.
+    """
+    given = ctx.find_object(Deps)
+    return given if given is not None else Deps()
 
 
 def emit(data: Any, fmt: Format, **kwargs: Any) -> None:

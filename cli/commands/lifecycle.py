@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from perfenv.cli import lifecycle
-from perfenv.cli.commands import app, emit, fail, handled, stderr
+from perfenv.cli.commands import app, deps, emit, fail, handled, stderr
 from perfenv.cli.errors import BAD_INPUT, OK
 from perfenv.cli.project import root
 from perfenv.cli.render import Format
@@ -45,6 +45,7 @@ def _one_of(**options: object) -> None:
 @app.command()
 @handled
 def up(
+    ctx: typer.Context,
     release: Annotated[str | None, typer.Option(help="An ephemeral perf stack for R.")] = None,
     stack: Annotated[str | None, typer.Option(help="A long-lived stack from its file.")] = None,
     target: TargetOpt = None,
@@ -55,36 +56,41 @@ def up(
     """Bring up an ephemeral perf stack (--release) or a long-lived stack (--stack)."""
     _one_of(release=release, stack=stack)
     if release is not None:
-        outcome = lifecycle.up_release(release, target, ttl, progress, out_dir=out)
+        outcome = lifecycle.up_release(release, target, ttl, progress, deps(ctx), out_dir=out)
     else:
         assert stack is not None
-        outcome = lifecycle.up_stack(stack, target, progress)
+        outcome = lifecycle.up_stack(stack, target, progress, deps(ctx))
     finish(outcome.record, fmt, outcome.exit_code, outcome.messages)
 
 
 @app.command()
 @handled
 def down(
+    ctx: typer.Context,
     stack: Annotated[str | None, typer.Option(help="The stack to remove.")] = None,
     manifest: Annotated[
         Path | None, typer.Option(help="A run's manifest.json: finish what it left.")
     ] = None,
     target: TargetOpt = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Needed to destroy a long-lived stack (not a run's).")
+    ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Destroy a stack, check for leftovers, and forget it."""
     _one_of(stack=stack, manifest=manifest)
     if manifest is not None:
-        outcome = lifecycle.down_manifest(manifest, progress)
+        outcome = lifecycle.down_manifest(manifest, progress, deps(ctx))
     else:
         assert stack is not None
-        outcome = lifecycle.down_stack(stack, target, progress)
+        outcome = lifecycle.down_stack(stack, target, progress, deps(ctx), yes=yes)
     finish(outcome.record, fmt, outcome.exit_code, outcome.messages)
 
 
 @app.command()
 @handled
 def run(
+    ctx: typer.Context,
     release: Annotated[str, typer.Option(help="The release under test.")],
     target: TargetOpt = None,
     suite: Annotated[
@@ -113,19 +119,20 @@ def run(
         keep_on_failure=keep_on_failure,
         workers=workers,
     )
-    report = lifecycle.run(opts, progress)
+    report = lifecycle.run(opts, progress, deps(ctx))
     finish(report.record(), fmt, report.exit_code, report.messages)
 
 
 @app.command()
 @handled
 def stacks(
+    ctx: typer.Context,
     expired: Annotated[bool, typer.Option("--expired", help="Only expired stacks.")] = False,
     target: TargetOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Ephemeral stacks with release, age, expiry and heartbeat."""
-    emit(lifecycle.stacks(target, expired), fmt, columns=STACK_COLUMNS)
+    emit(lifecycle.stacks(target, expired, deps(ctx)), fmt, columns=STACK_COLUMNS)
 
 
 STACK_COLUMNS = [
@@ -145,11 +152,12 @@ STACK_COLUMNS = [
 @app.command()
 @handled
 def reap(
+    ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", help="Destroy (default: list only).")] = False,
     target: TargetOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Destroy expired ephemeral stacks (a dry run without --yes)."""
-    outcome = lifecycle.reap(target, yes, progress)
+    outcome = lifecycle.reap(target, yes, progress, deps(ctx))
     columns = ["stack", "release", "expires_at", "action"]
     finish(outcome.record, fmt, outcome.exit_code, outcome.messages, columns=columns)

@@ -8,17 +8,10 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from perfenv.cli.commands import app, emit, handled, stderr
+from perfenv.cli.commands import app, deps, emit, handled, stderr
 from perfenv.cli.errors import BadInput
+from perfenv.cli.lifecycle import service_url
 from perfenv.cli.render import Format
-
-
-def _service_url(stack: str) -> str:
-    try:
-        from perfenv.cli.targets import resolve_service_url
-    except ImportError:
-        raise BadInput("--stack needs the target layer") from None
-    return resolve_service_url(stack)
 
 
 class _Display:
@@ -45,6 +38,7 @@ class _Display:
 @app.command("test")
 @handled
 def test(
+    ctx: typer.Context,
     suite: Annotated[Path, typer.Option("--suite", help="The suite file (YAML).")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the four result files.")],
     url: Annotated[
@@ -74,7 +68,9 @@ def test(
         raise BadInput("give exactly one of --url or --stack")
     loaded = load_suite(suite)
     base_url = (
-        check_url(url, loaded.allowed_hosts) if url is not None else _service_url(stack or "")
+        check_url(url, loaded.allowed_hosts)
+        if url is not None
+        else service_url(stack or "", deps(ctx))
     )
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, TimeRemainingColumn(), console=stderr, transient=False) as bar:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from perfenv.cli.errors import BadInput
 from perfenv.infra.config import (
-    ConfigError,
     StackFile,
     default_stacks_dir,
     load_all,
@@ -22,10 +21,7 @@ def stack_file(stack: str, stacks_dir: Path | None = None) -> StackFile:
     path = stacks_dir / f"Pulumi.{stack}.yaml"
     if not path.exists() and stack.startswith(f"{PERF_TEMPLATE}-"):
         path = stacks_dir / f"Pulumi.{PERF_TEMPLATE}.yaml"
-    try:
-        return load_stack_file(path)
-    except ConfigError as exc:
-        raise BadInput("\n".join(exc.lines)) from None
+    return load_stack_file(path)
 
 
 def environment_stack(stack: str, stacks_dir: Path | None = None) -> StackFile:
@@ -39,7 +35,4 @@ def environment_stack(stack: str, stacks_dir: Path | None = None) -> StackFile:
 
 
 def all_stack_files(stacks_dir: Path | None = None) -> list[StackFile]:
-    try:
-        return load_all(stacks_dir)
-    except ConfigError as exc:
-        raise BadInput("\n".join(exc.lines)) from None
+    return load_all(stacks_dir)

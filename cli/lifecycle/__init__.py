@@ -4,8 +4,9 @@ Checks come first, before anything exists; then the manifest (registry and out d
 stack; then the suite; then, always, teardown: destroy, the leftovers check, stack removal and
 the registry entry's deletion. Signals follow `perfenv.cli.state.signals`.
 
-The package's modules: `checks` (and `Deps`), `naming`, `cleanup` (teardown), `runner` (run),
-`up_down`, `ephemeral` (stacks and reap).
+Every entry point takes `use: Deps` (what it calls out to) explicitly. The package's modules:
+`guards` (the production refusal), `checks`, `deps`, `naming`, `cleanup` (teardown), `runner`
+(run), `up_down`, `ephemeral` (stacks, reap, a stack's service_url), `testrun` (a suite).
 """
 
 from __future__ import annotations
@@ -14,15 +15,12 @@ from perfenv.cli.lifecycle.checks import (
     DEFAULT_TTL,
     HEALTH_TIMEOUT_S,
     SETUP_MARGIN_S,
-    Deps,
-    TargetFactory,
-    _check_parity,
     check_baseline,
     check_cost,
+    check_parity_cached,
     check_ttl,
     close_cost,
     cost_section,
-    load_config,
     load_template,
     parse_ttl,
     record_cost,
@@ -30,7 +28,9 @@ from perfenv.cli.lifecycle.checks import (
     wait_healthy,
 )
 from perfenv.cli.lifecycle.cleanup import Teardown, teardown, teardown_message
-from perfenv.cli.lifecycle.ephemeral import Ephemeral, list_ephemeral, reap, stacks
+from perfenv.cli.lifecycle.deps import Deps, TargetFactory
+from perfenv.cli.lifecycle.ephemeral import Ephemeral, list_ephemeral, reap, service_url, stacks
+from perfenv.cli.lifecycle.guards import not_production
 from perfenv.cli.lifecycle.naming import (
     PROJECT,
     TAG,
@@ -45,10 +45,6 @@ from perfenv.cli.lifecycle.naming import (
 from perfenv.cli.lifecycle.runner import RunOptions, RunReport, run
 from perfenv.cli.lifecycle.up_down import Outcome, down_manifest, down_stack, up_release, up_stack
 
-# The one `deps` the lifecycle uses when a call passes none (`checks.current_deps`); tests
-# replace it here.
-deps = Deps()
-
 __all__ = [
     "DEFAULT_TTL",
     "HEALTH_TIMEOUT_S",
@@ -62,20 +58,19 @@ __all__ = [
     "RunReport",
     "TargetFactory",
     "Teardown",
-    "_check_parity",
     "backend_of",
     "check_baseline",
     "check_cost",
+    "check_parity_cached",
     "check_ttl",
     "close_cost",
     "cost_section",
-    "deps",
     "down_manifest",
     "down_stack",
     "list_ephemeral",
-    "load_config",
     "load_template",
     "new_stack_name",
+    "not_production",
     "owner",
     "parse_ttl",
     "reap",
@@ -83,6 +78,7 @@ __all__ = [
     "release_slug",
     "run",
     "run_tags",
+    "service_url",
     "setup_margin_s",
     "stacks",
     "target_for",

@@ -1,4 +1,4 @@
-"""The checks a run passes before anything exists, and `Deps`, what the lifecycle calls out to.
+"""The checks a run passes before anything exists, and the run's cost record.
 
 Suite, parity, cost cap, baseline and TTL are checked first; the perf template is loaded and
 refused here when it is not an environment or is prod.
@@ -11,55 +11,38 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from perfenv import infra
 from perfenv.cli.durations import format_duration, parse_duration
 from perfenv.cli.errors import BadInput, InfraError
+from perfenv.cli.lifecycle.guards import not_production
 from perfenv.cli.project import home, perf_template, stack_file
 from perfenv.cli.state.manifest import now
-from perfenv.cli.state.store import Store, open_store
-from perfenv.cli.targets import get_target
-from perfenv.cli.targets.base import Target
-from perfenv.infra.config import ConfigError, StackFile, load_stack_file
+from perfenv.cli.state.store import Store
+from perfenv.infra.config import StackFile
+
+if TYPE_CHECKING:
+    from perfenv.cli.cost.estimate import Estimate
+
+# The cost, compare and program packages load numpy and pulumi: they are imported where used, so
+# that a command that needs none of them starts fast.
 
 DEFAULT_TTL = "3h"
 # Time to create and health-check a stack before the suite starts, per target.
 SETUP_MARGIN_S = {"local": 120.0, "aws": 900.0}
 HEALTH_TIMEOUT_S = float(os.environ.get("PERFENV_HEALTH_TIMEOUT_S", "120"))
 
-TargetFactory = Callable[..., Target]
 
-
-def _load_suite(path: Path) -> Any:
-    from perfenv.cli.verdict.suite import load_suite
-
-    return load_suite(path)
-
-
-def _planned_duration_s(suite: Any) -> float:
-    from perfenv.cli.verdict.suite import planned_duration_s
-
-    return float(planned_duration_s(suite))
-
-
-def _run_suite(suite: Any, base_url: str, out_dir: Path, **kwargs: Any) -> Any:
-    from perfenv.cli.lifecycle.testrun import run_suite
-
-    return run_suite(suite, base_url, out_dir, **kwargs)
-
-
-def _check_parity(config: StackFile) -> None:
+def check_parity_cached(config: StackFile) -> None:
     """Parity of the perf template with staging; CheckFailed (exit 1) when they differ.
 
     Evaluating both programs takes seconds, so a pass is remembered for the exact inputs (the two
     stack files, the program, the comparison code) under `home()/cache/`.
     """
-    from perfenv import infra
     from perfenv.cli.program import evaluate, parity
-    from perfenv.cli.program.parity import check_parity
 
     inputs = [config.path, stack_file("staging")]
     inputs += sorted(Path(infra.__file__).parent.rglob("*.py"))
@@ -71,22 +54,18 @@ def _check_parity(config: StackFile) -> None:
     passed = home() / "cache" / f"parity-{digest.hexdigest()[:32]}"
     if passed.exists():
         return
-    check_parity(candidate=config.path, reference="staging")
+    parity.check_parity(candidate=config.path, reference="staging")
     passed.parent.mkdir(parents=True, exist_ok=True)
     passed.touch()
 
 
-def check_cost(config: StackFile, suite: Any, *, stack: str) -> Any:
+def check_cost(config: StackFile, suite: Any, *, stack: str) -> Estimate | None:
     """THE call site of the spend cap: BadInput (exit 2) when the run's estimate exceeds it.
 
-    Returns the estimate (for the run's cost record), or None without a cost module.
+    Returns the estimate, for the run's cost record.
     """
-    try:
-        from perfenv.cli.cost.cap import check_cost_cap
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("perfenv.cli.cost", "perfenv.cli.cost.cap"):
-            raise
-        return None  # no cost module in this checkout: no cap to check
+    from perfenv.cli.cost.cap import check_cost_cap
+
     return check_cost_cap(config, suite, stack=stack)
 
 
@@ -100,7 +79,7 @@ def check_baseline(baseline: str, suite: Any, store: Store, target: str) -> None
     resolve(baseline, store, suite.name, target)
 
 
-def cost_section(estimate: Any) -> dict[str, Any] | None:
+def cost_section(estimate: Estimate | None) -> dict[str, Any] | None:
     """results.json's `cost` section: the run's estimate (fleet at max size)."""
     if estimate is None:
         return None
@@ -110,7 +89,7 @@ def cost_section(estimate: Any) -> dict[str, Any] | None:
     return section
 
 
-def record_cost(store: Store, estimate: Any, *, release: str, target: str) -> None:
+def record_cost(store: Store, estimate: Estimate | None, *, release: str, target: str) -> None:
     """The run's cost record (`costs/<stack>.json`), written before anything is created."""
     if estimate is None:
         return
@@ -119,10 +98,8 @@ def record_cost(store: Store, estimate: Any, *, release: str, target: str) -> No
     write_cost_record(store, estimate=estimate, release=release, target=target, started_at=now())
 
 
-def ttl_estimate(config: StackFile, stack: str, ttl_s: float) -> Any:
+def ttl_estimate(config: StackFile, stack: str, ttl_s: float) -> Estimate | None:
     """What a stack up for its whole TTL can cost (`perfenv up --release` has no suite)."""
-    from decimal import Decimal
-
     from perfenv.cli.cost.estimate import estimate_environment
     from perfenv.cli.cost.prices import load_prices
 
@@ -133,10 +110,8 @@ def ttl_estimate(config: StackFile, stack: str, ttl_s: float) -> Any:
 
 
 def close_cost(store: Store, stack: str) -> None:
-    try:
-        from perfenv.cli.cost.records import close_cost_record
-    except ModuleNotFoundError:
-        return
+    from perfenv.cli.cost.records import close_cost_record
+
     close_cost_record(store, stack, now())
 
 
@@ -157,28 +132,6 @@ def wait_healthy(url: str, timeout_s: float = HEALTH_TIMEOUT_S) -> None:
         if time.monotonic() >= deadline:
             raise InfraError(f"{url}: not healthy after {format_duration(timeout_s)} ({last})")
         time.sleep(0.5)
-
-
-@dataclass(kw_only=True)
-class Deps:
-    """What the lifecycle calls out to; tests replace these with fakes."""
-
-    target: TargetFactory = get_target
-    store: Callable[..., Store] = open_store
-    load_suite: Callable[[Path], Any] = _load_suite
-    planned_duration_s: Callable[[Any], float] = _planned_duration_s
-    run_suite: Callable[..., Any] = _run_suite
-    check_parity: Callable[[StackFile], None] = _check_parity
-    check_cost: Callable[..., Any] = check_cost
-    check_baseline: Callable[[str, Any, Store, str], None] = check_baseline
-    wait_healthy: Callable[[str], None] = wait_healthy
-
-
-def current_deps() -> Deps:
-    """`lifecycle.deps` as it is now: tests replace it there, after this module is loaded."""
-    from perfenv.cli import lifecycle
-
-    return lifecycle.deps
 
 
 def parse_ttl(text: str) -> float:
@@ -211,19 +164,10 @@ def check_ttl(ttl_s: float, planned_s: float, margin_s: float) -> None:
         )
 
 
-def load_config(path: Path) -> StackFile:
-    try:
-        return load_stack_file(path)
-    except ConfigError as exc:
-        raise BadInput("\n".join(exc.lines)) from None
-
-
 def load_template(path: Path | None = None) -> StackFile:
     """The perf template (default: the project's), refused if it is not an environment or prod."""
     path = path or perf_template()
-    config = load_config(path)
-    if config.environment is None:
+    config = not_production("perf", path=path)
+    if config is None or config.environment is None:
         raise BadInput(f"{path.name}: config: the perf template needs perfenv:environment")
-    if config.environment.kind == "prod":
-        raise BadInput(f"{path.name}: kind: prod: perfenv never sends load to production")
     return config

@@ -8,12 +8,20 @@ from datetime import datetime
 from typing import Any
 
 from perfenv.cli.durations import format_duration
-from perfenv.cli.errors import INTERRUPTED, worst
-from perfenv.cli.lifecycle.checks import Deps, current_deps
+from perfenv.cli.errors import INTERRUPTED, BadInput, worst
 from perfenv.cli.lifecycle.cleanup import _teardown_codes
+from perfenv.cli.lifecycle.deps import Deps
+from perfenv.cli.lifecycle.guards import not_production
 from perfenv.cli.lifecycle.naming import PROJECT, TAG, target_for
 from perfenv.cli.lifecycle.up_down import Outcome
-from perfenv.cli.state.manifest import Manifest, ManifestWriter, iso, now, registered
+from perfenv.cli.state.manifest import (
+    Manifest,
+    ManifestWriter,
+    iso,
+    now,
+    registered,
+    registry_key,
+)
 from perfenv.cli.state.signals import SignalPolicy
 from perfenv.cli.targets.base import Progress, StackInfo
 
@@ -61,9 +69,8 @@ class Ephemeral:
         }
 
 
-def list_ephemeral(target_name: str | None, use: Deps | None = None) -> list[Ephemeral]:
+def list_ephemeral(target_name: str | None, use: Deps) -> list[Ephemeral]:
     """Ephemeral stacks of the target, plus registry entries the target no longer lists."""
-    use = use or current_deps()
     target = use.target(target_name)
     manifests = {m.stack: m for m in registered(use.store()) if m.target == target.name}
     found: list[Ephemeral] = []
@@ -106,16 +113,29 @@ def _parse_or_none(text: str) -> datetime | None:
         return None
 
 
-def stacks(target_name: str | None, expired: bool, use: Deps | None = None) -> list[dict[str, Any]]:
+def service_url(stack: str, use: Deps) -> str:
+    """The `service_url` output of a stack that is up (`perfenv test --stack`); BadInput if none.
+
+    The target is the one the run registry recorded for the stack, else `--target` /
+    `PERFENV_TARGET`. Refused unless known not to be production (`guards.not_production`).
+    """
+    recorded = use.store().get(registry_key(stack))
+    manifest = Manifest.model_validate(recorded) if recorded is not None else None
+    not_production(stack, ephemeral=manifest is not None)
+    target = target_for(manifest, use) if manifest is not None else use.target(None)
+    url = target.outputs(stack).get("service_url")
+    if not isinstance(url, str) or not url:
+        raise BadInput(f"stack {stack}: no service_url output (is it up on target {target.name}?)")
+    return url
+
+
+def stacks(target_name: str | None, expired: bool, use: Deps) -> list[dict[str, Any]]:
     at = now()
     return [e.row(at) for e in list_ephemeral(target_name, use) if not expired or e.expired(at)]
 
 
-def reap(
-    target_name: str | None, yes: bool, progress: Progress, use: Deps | None = None
-) -> Outcome:
+def reap(target_name: str | None, yes: bool, progress: Progress, use: Deps) -> Outcome:
     """Expired stacks with perfenv's tags: listed (dry run) or destroyed (`yes`)."""
-    use = use or current_deps()
     at = now()
     rows: list[dict[str, Any]] = []
     codes: list[int] = []

@@ -9,7 +9,7 @@ import secrets
 import string
 
 from perfenv.cli.errors import BadInput
-from perfenv.cli.lifecycle.checks import Deps
+from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.project import home
 from perfenv.cli.state.manifest import Manifest
 from perfenv.cli.targets.base import Target

@@ -18,16 +18,15 @@ from perfenv.cli.errors import (
 )
 from perfenv.cli.lifecycle.checks import (
     DEFAULT_TTL,
-    Deps,
     check_ttl,
     cost_section,
-    current_deps,
     load_template,
     parse_ttl,
     record_cost,
     setup_margin_s,
 )
 from perfenv.cli.lifecycle.cleanup import teardown, teardown_message
+from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.lifecycle.naming import backend_of, new_stack_name, run_tags, with_run
 from perfenv.cli.program.shape import environment_shape
 from perfenv.cli.state.manifest import MANIFEST_NAME, Heartbeat, ManifestWriter, new_manifest
@@ -76,9 +75,8 @@ class RunReport:
         }
 
 
-def run(opts: RunOptions, progress: Progress, use: Deps | None = None) -> RunReport:
+def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
     """`perfenv run`: checks, manifest, up, suite, compare, and always teardown."""
-    use = use or current_deps()
     # 1. Checks, before anything exists.
     ttl_s = parse_ttl(opts.ttl)
     template = load_template(opts.template)

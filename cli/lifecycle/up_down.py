@@ -9,17 +9,15 @@ from typing import Any
 
 from perfenv.cli.errors import INTERRUPTED, OK, BadInput, PerfenvError, worst
 from perfenv.cli.lifecycle.checks import (
-    Deps,
-    current_deps,
-    load_config,
     load_template,
     parse_ttl,
     record_cost,
     ttl_estimate,
 )
 from perfenv.cli.lifecycle.cleanup import _teardown_codes
+from perfenv.cli.lifecycle.deps import Deps
+from perfenv.cli.lifecycle.guards import not_production, require_intent
 from perfenv.cli.lifecycle.naming import backend_of, new_stack_name, run_tags, target_for, with_run
-from perfenv.cli.project import stack_file
 from perfenv.cli.state.manifest import (
     Manifest,
     ManifestWriter,
@@ -46,12 +44,12 @@ def up_release(
     target_name: str | None,
     ttl: str,
     progress: Progress,
+    use: Deps,
+    *,
     out_dir: Path | None = None,
-    use: Deps | None = None,
     template_path: Path | None = None,
 ) -> Outcome:
     """`perfenv up --release R`: the first half of a run; the stack stays up until its expiry."""
-    use = use or current_deps()
     ttl_s = parse_ttl(ttl)
     template = load_template(template_path)
     target = use.target(target_name)
@@ -123,12 +121,10 @@ def _simulated(up: UpResult) -> list[str]:
     return [f"{up.stack}: simulated, not realized: {item}" for item in up.simulated]
 
 
-def up_stack(
-    stack: str, target_name: str | None, progress: Progress, use: Deps | None = None
-) -> Outcome:
+def up_stack(stack: str, target_name: str | None, progress: Progress, use: Deps) -> Outcome:
     """`perfenv up --stack S`: a long-lived stack from `stacks/Pulumi.S.yaml` (no expiry)."""
-    use = use or current_deps()
-    config = load_config(stack_file(stack))
+    config = not_production(stack)
+    assert config is not None  # not ephemeral: it has its own file
     target = use.target(target_name)
     target.preflight(config, progress)
     tags = run_tags(config, stack, "", None)
@@ -151,15 +147,22 @@ def up_stack(
 
 
 def down_stack(
-    stack: str, target_name: str | None, progress: Progress, use: Deps | None = None
+    stack: str, target_name: str | None, progress: Progress, use: Deps, *, yes: bool = False
 ) -> Outcome:
-    """`perfenv down --stack S`: a run's stack (via its registry entry) or a long-lived one."""
-    use = use or current_deps()
+    """`perfenv down --stack S`: a run's stack (via its registry entry) or a long-lived one.
+
+    A stack without the ephemeral marks is long-lived: refused without `yes`, and refused
+    always when it is (or may be) production.
+    """
     store = use.store()
     recorded = store.get(registry_key(stack))
     if recorded is not None:
         return _down(Manifest.model_validate(recorded), store, progress, use)
     target = use.target(target_name)
+    listed = {info.name: info for info in target.list_stacks()}.get(stack)
+    ephemeral = listed is not None and listed.expires_at is not None
+    not_production(stack, ephemeral=ephemeral)
+    require_intent(stack, ephemeral=ephemeral, yes=yes)
     policy = SignalPolicy()
     messages: list[str] = []
     with policy.installed():
@@ -170,9 +173,8 @@ def down_stack(
     return Outcome(record=record, exit_code=worst(*codes), messages=messages)
 
 
-def down_manifest(path: Path, progress: Progress, use: Deps | None = None) -> Outcome:
+def down_manifest(path: Path, progress: Progress, use: Deps) -> Outcome:
     """`perfenv down --manifest FILE`: finish what a cancelled or killed run left."""
-    use = use or current_deps()
     manifest = load_manifest_file(path)
     record = {"stack": manifest.stack, "target": manifest.target, "destroyed": True}
     store = use.store(manifest.state_url)

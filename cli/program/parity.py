@@ -17,7 +17,6 @@ from typing import Any
 
 from perfenv.cli.errors import BadInput, CheckFailed
 from perfenv.infra.config import (
-    ConfigError,
     EnvironmentConfig,
     StackFile,
     default_stacks_dir,
@@ -77,10 +76,7 @@ def resolve_stack(ref: str | Path, stacks_dir: Path | None = None) -> StackFile:
     path = Path(ref)
     if path.suffix not in (".yaml", ".yml") and path.parent == Path("."):
         path = (stacks_dir or default_stacks_dir()) / f"Pulumi.{ref}.yaml"
-    try:
-        stack = load_stack_file(path)
-    except ConfigError as exc:
-        raise BadInput("\n".join(exc.lines)) from None
+    stack = load_stack_file(path)
     if stack.environment is None:
         raise BadInput(f"{path}: config: parity compares environment stacks, not the cost stack")
     return stack

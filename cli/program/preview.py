@@ -6,18 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from perfenv.cli.errors import BadInput
-from perfenv.infra.config import ConfigError, StackFile, default_stacks_dir, load_stack_file
+from perfenv.infra.config import StackFile, default_stacks_dir, load_stack_file
 
 TABLE_INPUTS_WIDTH = 80
 
 
 def load_stack(name: str, stacks_dir: Path | None = None) -> StackFile:
-    path = (stacks_dir or default_stacks_dir()) / f"Pulumi.{name}.yaml"
-    try:
-        return load_stack_file(path)
-    except ConfigError as exc:
-        raise BadInput("\n".join(exc.lines)) from None
+    return load_stack_file((stacks_dir or default_stacks_dir()) / f"Pulumi.{name}.yaml")
 
 
 def _urn_name(urn: str | None) -> str | None:
@@ -31,10 +26,7 @@ def preview(name: str, stacks_dir: Path | None = None) -> list[dict[str, Any]]:
     from perfenv.cli.program.evaluate import evaluate, to_jsonable
 
     stack = load_stack(name, stacks_dir)
-    try:
-        evaluation = evaluate(stack, name, stacks_dir=stacks_dir)
-    except ConfigError as exc:  # the cost stack reads every environment stack file
-        raise BadInput("\n".join(exc.lines)) from None
+    evaluation = evaluate(stack, name, stacks_dir=stacks_dir)
     return [
         {
             "type": r.type,

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,29 @@ from tests.fakes.target import FakeRunner, FakeSuite, FakeTarget
 runner = CliRunner()
 
 
+@dataclass
+class Cli:
+    """The perfenv app invoked with fakes as its `Deps` (the click context's `obj`)."""
+
+    deps: lifecycle.Deps
+    runner: FakeRunner
+
+    def invoke(self, args: list[str]) -> Any:
+        return runner.invoke(app, args, obj=self.deps)
+
+    def run(self, out: Path, *extra: str) -> Any:
+        args = ["run", "--release", "1.4.2", "--suite", "suites/smoke.yaml", "--out", str(out)]
+        return self.invoke([*args, *extra, "--format", "json"])
+
+
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeTarget:
-    target = FakeTarget()
-    monkeypatch.setattr(lifecycle, "deps", _deps(target, FakeRunner()))
-    return target
+def fake() -> FakeTarget:
+    return FakeTarget()
+
+
+@pytest.fixture
+def cli(fake: FakeTarget) -> Cli:
+    return _use(fake)
 
 
 def _deps(target: FakeTarget, suite_runner: FakeRunner, **changes: Any) -> lifecycle.Deps:
@@ -44,15 +63,9 @@ def _deps(target: FakeTarget, suite_runner: FakeRunner, **changes: Any) -> lifec
     return lifecycle.Deps(**(base | changes))
 
 
-def _use(monkeypatch: pytest.MonkeyPatch, target: FakeTarget, **changes: Any) -> FakeRunner:
+def _use(target: FakeTarget, **changes: Any) -> Cli:
     suite_runner = changes.pop("runner", FakeRunner())
-    monkeypatch.setattr(lifecycle, "deps", _deps(target, suite_runner, **changes))
-    return suite_runner
-
-
-def _run(out: Path, *extra: str) -> Any:
-    args = ["run", "--release", "1.4.2", "--suite", "suites/smoke.yaml", "--out", str(out)]
-    return runner.invoke(app, [*args, *extra, "--format", "json"])
+    return Cli(deps=_deps(target, suite_runner, **changes), runner=suite_runner)
 
 
 def _registry() -> list[str]:
@@ -64,9 +77,9 @@ def _out_manifest(out: Path) -> dict[str, Any]:
     return data
 
 
-def test_run_ups_tests_and_tears_down(fake: FakeTarget, tmp_path: Path) -> None:
+def test_run_ups_tests_and_tears_down(cli: Cli, fake: FakeTarget, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = _run(out)
+    result = cli.run(out)
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     stack = record["stack"]
@@ -85,10 +98,10 @@ def test_run_ups_tests_and_tears_down(fake: FakeTarget, tmp_path: Path) -> None:
 
 
 def test_run_tags_and_run_config(
-    fake: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, fake: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PERFENV_OWNER", "ci-bot")
-    result = _run(tmp_path / "out", "--ttl", "2h")
+    result = cli.run(tmp_path / "out", "--ttl", "2h")
     assert result.exit_code == 0, result.output
     stack = json.loads(result.stdout)["stack"]
     manifest = _out_manifest(tmp_path / "out")
@@ -105,28 +118,25 @@ def test_run_tags_and_run_config(
     assert config.run.expires_at == manifest["expires_at"]
 
 
-def test_manifest_exists_before_anything_is_created(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_manifest_exists_before_anything_is_created(tmp_path: Path) -> None:
     seen: dict[str, Any] = {}
 
     def check(stack: str) -> None:
         seen["registry"] = open_store().get(f"runs/{stack}.json")
         seen["copy"] = _out_manifest(tmp_path / "out")
 
-    _use(monkeypatch, FakeTarget(on_up=check))
-    assert _run(tmp_path / "out").exit_code == 0
+    cli = _use(FakeTarget(on_up=check))
+    assert cli.run(tmp_path / "out").exit_code == 0
     assert seen["registry"]["status"] == "creating"
     assert seen["registry"]["pid"] == os.getpid()
     assert seen["copy"]["stack"] == seen["registry"]["stack"]
     assert seen["registry"]["expires_at"] and seen["registry"]["heartbeat"]
 
 
-def test_run_passes_baseline_and_workers_to_the_suite(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    suite_runner = _use(monkeypatch, FakeTarget())
-    result = _run(tmp_path / "out", "--baseline", "1.4.1", "--workers", "2")
+def test_run_passes_baseline_and_workers_to_the_suite(tmp_path: Path) -> None:
+    cli = _use(FakeTarget())
+    suite_runner = cli.runner
+    result = cli.run(tmp_path / "out", "--baseline", "1.4.1", "--workers", "2")
     assert result.exit_code == 0, result.output
     call = suite_runner.calls[0]
     assert call["baseline"] == "1.4.1" and call["workers"] == 2 and call["release"] == "1.4.2"
@@ -134,12 +144,10 @@ def test_run_passes_baseline_and_workers_to_the_suite(
     assert call["extra"]["environment"]["stack"] == json.loads(result.stdout)["stack"]
 
 
-def test_failed_budgets_exit_1_after_teardown(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_failed_budgets_exit_1_after_teardown(tmp_path: Path) -> None:
     target = FakeTarget()
-    _use(monkeypatch, target, runner=FakeRunner(exit_code=1))
-    result = _run(tmp_path / "out")
+    cli = _use(target, runner=FakeRunner(exit_code=1))
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 1
     assert target.resources() == {} and _registry() == []
 
@@ -148,9 +156,9 @@ def test_failed_budgets_and_leftovers_exit_3_and_say_both(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     target = FakeTarget()
-    _use(monkeypatch, target, runner=FakeRunner(exit_code=1))
+    cli = _use(target, runner=FakeRunner(exit_code=1))
     monkeypatch.setattr(FakeTarget, "destroy", _leaky_destroy)
-    result = _run(tmp_path / "out")
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 3
     assert "leftovers after destroy" in result.stderr
     assert "the run itself failed (exit 1)" in result.stderr
@@ -165,75 +173,65 @@ def _leaky_destroy(self: FakeTarget, stack: str, progress: Any) -> None:
     self._save(data)
 
 
-def test_keep_on_failure_keeps_the_stack_with_its_expiry(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_keep_on_failure_keeps_the_stack_with_its_expiry(tmp_path: Path) -> None:
     target = FakeTarget()
-    _use(monkeypatch, target, runner=FakeRunner(exit_code=1))
-    result = _run(tmp_path / "out", "--keep-on-failure")
+    cli = _use(target, runner=FakeRunner(exit_code=1))
+    result = cli.run(tmp_path / "out", "--keep-on-failure")
     assert result.exit_code == 1
     stack = json.loads(result.stdout)["stack"]
     assert stack in target.resources()
     entry = open_store().get(f"runs/{stack}.json")
     assert entry is not None and entry["status"] == "kept" and entry["expires_at"]
     assert "kept (--keep-on-failure)" in result.stderr
-    down = runner.invoke(app, ["down", "--stack", stack])
+    down = cli.invoke(["down", "--stack", stack])
     assert down.exit_code == 0, down.output
     assert target.resources() == {} and _registry() == []
 
 
 def test_ttl_shorter_than_the_plan_is_exit_2_before_anything(
-    fake: FakeTarget, tmp_path: Path
+    cli: Cli, fake: FakeTarget, tmp_path: Path
 ) -> None:
-    result = _run(tmp_path / "out", "--ttl", "90s")
+    result = cli.run(tmp_path / "out", "--ttl", "90s")
     assert result.exit_code == 2
     assert "--ttl: 1m30s is shorter than the suite's planned 1m" in result.stderr
     assert fake.calls == [] and _registry() == []
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
-def test_parity_failure_is_exit_1_before_anything(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_parity_failure_is_exit_1_before_anything(tmp_path: Path) -> None:
     def differs(config: Any) -> None:
         raise CheckFailed("parity: perf differs from staging: aws:ec2/flowLog:FlowLog")
 
     target = FakeTarget()
-    _use(monkeypatch, target, check_parity=differs)
-    result = _run(tmp_path / "out")
+    cli = _use(target, check_parity=differs)
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 1 and "parity" in result.stderr
     assert target.calls == [] and _registry() == []
 
 
-def test_cost_cap_is_exit_2_before_anything(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_cost_cap_is_exit_2_before_anything(tmp_path: Path) -> None:
     def too_dear(config: Any, suite: Any, stack: str) -> None:
         raise BadInput("estimated cost $40.00 exceeds max_cost_usd $25")
 
     target = FakeTarget()
-    _use(monkeypatch, target, check_cost=too_dear)
-    result = _run(tmp_path / "out")
+    cli = _use(target, check_cost=too_dear)
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 2 and "max_cost_usd" in result.stderr
     assert target.calls == [] and _registry() == []
 
 
-def test_a_refused_target_creates_nothing_and_leaves_no_registry_entry(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_refused_target_creates_nothing_and_leaves_no_registry_entry(tmp_path: Path) -> None:
     target = FakeTarget(up_error=BadInput("AWS account 111 is not in PERFENV_AWS_ACCOUNTS"))
-    _use(monkeypatch, target)
-    result = _run(tmp_path / "out")
+    cli = _use(target)
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 2 and "PERFENV_AWS_ACCOUNTS" in result.stderr
     assert _registry() == [] and not any(c.startswith("destroy") for c in target.calls)
 
 
-def test_a_failed_preflight_is_exit_2_before_any_manifest(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_failed_preflight_is_exit_2_before_any_manifest(tmp_path: Path) -> None:
     target = FakeTarget(refuse=BadInput("the Pulumi CLI is not installed"))
-    _use(monkeypatch, target)
-    result = _run(tmp_path / "out")
+    cli = _use(target)
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 2 and "Pulumi CLI is not installed" in result.stderr
     assert target.calls == [] and _registry() == [] and not (tmp_path / "out").exists()
 
@@ -243,7 +241,7 @@ def test_the_perf_template_must_not_be_prod(tmp_path: Path, repo: Path) -> None:
     text = text.replace("isolated: true", "isolated: true")
     path = tmp_path / "Pulumi.perf.yaml"
     path.write_text(text)
-    with pytest.raises(BadInput, match="never sends load to production"):
+    with pytest.raises(BadInput, match="kind: prod: perfenv never touches production"):
         lifecycle.load_template(path)
 
 
@@ -260,12 +258,11 @@ def _interrupt(sig: int = signal.SIGINT, times: int = 1, then_sleep: float = 5.0
     return hook
 
 
-def test_sigint_during_up_tears_down_and_exits_130(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_sigint_during_up_tears_down_and_exits_130(tmp_path: Path) -> None:
     target = FakeTarget(on_up=_interrupt())
-    suite_runner = _use(monkeypatch, target)
-    result = _run(tmp_path / "out")
+    cli = _use(target)
+    suite_runner = cli.runner
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 130
     assert "SIGINT during up: tearing down" in result.stderr
     assert suite_runner.calls == []
@@ -273,34 +270,28 @@ def test_sigint_during_up_tears_down_and_exits_130(
     assert _out_manifest(tmp_path / "out")["status"] == "done"
 
 
-def test_sigterm_during_the_suite_tears_down_and_exits_130(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_sigterm_during_the_suite_tears_down_and_exits_130(tmp_path: Path) -> None:
     target = FakeTarget()
-    _use(monkeypatch, target, runner=FakeRunner(during=_interrupt(signal.SIGTERM)))
-    result = _run(tmp_path / "out")
+    cli = _use(target, runner=FakeRunner(during=_interrupt(signal.SIGTERM)))
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 130
     assert "SIGTERM during suite" in result.stderr
     assert target.resources() == {} and _registry() == []
 
 
-def test_sigint_during_destroy_does_not_interrupt_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_sigint_during_destroy_does_not_interrupt_it(tmp_path: Path) -> None:
     target = FakeTarget(on_destroy=_interrupt(then_sleep=0.2))
-    _use(monkeypatch, target)
-    result = _run(tmp_path / "out")
+    cli = _use(target)
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 130
     assert target.resources() == {} and _registry() == []
     assert any(c.startswith("remove") for c in target.calls)
 
 
-def test_a_second_sigint_abandons_teardown_and_down_manifest_finishes_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_second_sigint_abandons_teardown_and_down_manifest_finishes_it(tmp_path: Path) -> None:
     target = FakeTarget(on_up=_interrupt(), on_destroy=_interrupt(then_sleep=0.5))
-    _use(monkeypatch, target)
-    result = _run(tmp_path / "out")
+    cli = _use(target)
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 130
     assert "teardown abandoned" in result.stderr
     stack = json.loads(result.stdout)["stack"]
@@ -308,7 +299,7 @@ def test_a_second_sigint_abandons_teardown_and_down_manifest_finishes_it(
     assert stack in target.resources()
 
     target.on_up = target.on_destroy = None
-    down = runner.invoke(app, ["down", "--manifest", str(tmp_path / "out" / "manifest.json")])
+    down = cli.invoke(["down", "--manifest", str(tmp_path / "out" / "manifest.json")])
     assert down.exit_code == 0, down.output
     assert target.resources() == {} and _registry() == []
     assert _out_manifest(tmp_path / "out")["status"] == "done"
@@ -317,13 +308,11 @@ def test_a_second_sigint_abandons_teardown_and_down_manifest_finishes_it(
 # --- down --manifest, up, stacks, reap ------------------------------------------------------
 
 
-def _crashed_run(tmp_path: Path, target: FakeTarget, *, ttl: str = "3h", pid: int = 0) -> str:
+def _crashed_run(cli: Cli, tmp_path: Path, *, ttl: str = "3h", pid: int = 0) -> str:
     """What a SIGKILLed run leaves: a stack up, a manifest saying `testing`, a dead pid."""
-    result = runner.invoke(
-        app, ["up", "--release", "2.0.0", "--ttl", ttl, "--out", str(tmp_path / "out")]
-    )
+    result = cli.invoke(["up", "--release", "2.0.0", "--ttl", ttl, "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    stack: str = json.loads(runner.invoke(app, ["stacks", "--format", "json"]).stdout)[0]["stack"]
+    stack: str = json.loads(cli.invoke(["stacks", "--format", "json"]).stdout)[0]["stack"]
     store = open_store()
     entry = Manifest.model_validate(store.get(f"runs/{stack}.json"))
     entry = entry.model_copy(update={"status": "testing", "pid": pid or _dead_pid()})
@@ -341,38 +330,42 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_down_manifest_cleans_a_killed_run(fake: FakeTarget, tmp_path: Path) -> None:
-    stack = _crashed_run(tmp_path, fake)
-    result = runner.invoke(app, ["down", "--manifest", str(tmp_path / "out" / "manifest.json")])
+def test_down_manifest_cleans_a_killed_run(cli: Cli, fake: FakeTarget, tmp_path: Path) -> None:
+    stack = _crashed_run(cli, tmp_path)
+    result = cli.invoke(["down", "--manifest", str(tmp_path / "out" / "manifest.json")])
     assert result.exit_code == 0, result.output
     assert fake.resources() == {} and _registry() == []
-    again = runner.invoke(app, ["down", "--manifest", str(tmp_path / "out" / "manifest.json")])
+    again = cli.invoke(["down", "--manifest", str(tmp_path / "out" / "manifest.json")])
     assert again.exit_code == 0 and "already torn down" in again.stderr
     assert stack not in fake.resources()
 
 
-def test_down_manifest_refuses_a_run_that_is_alive(fake: FakeTarget, tmp_path: Path) -> None:
-    stack = _crashed_run(tmp_path, fake, pid=os.getpid())
-    result = runner.invoke(app, ["down", "--manifest", str(tmp_path / "out" / "manifest.json")])
+def test_down_manifest_refuses_a_run_that_is_alive(
+    cli: Cli, fake: FakeTarget, tmp_path: Path
+) -> None:
+    stack = _crashed_run(cli, tmp_path, pid=os.getpid())
+    result = cli.invoke(["down", "--manifest", str(tmp_path / "out" / "manifest.json")])
     assert result.exit_code == 2 and "still going" in result.stderr
     assert stack in fake.resources()
 
 
-def test_down_manifest_of_a_missing_file_is_exit_2(fake: FakeTarget, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["down", "--manifest", str(tmp_path / "nope.json")])
+def test_down_manifest_of_a_missing_file_is_exit_2(cli: Cli, tmp_path: Path) -> None:
+    result = cli.invoke(["down", "--manifest", str(tmp_path / "nope.json")])
     assert result.exit_code == 2 and "no such manifest" in result.stderr
 
 
-def test_expired_stack_is_listed_dry_run_then_reaped(fake: FakeTarget, tmp_path: Path) -> None:
-    up = runner.invoke(app, ["up", "--release", "3.0.0", "--ttl", "1s", "--format", "json"])
+def test_expired_stack_is_listed_dry_run_then_reaped(
+    cli: Cli, fake: FakeTarget, tmp_path: Path
+) -> None:
+    up = cli.invoke(["up", "--release", "3.0.0", "--ttl", "1s", "--format", "json"])
     assert up.exit_code == 0, up.output
     stack = json.loads(up.stdout)["stack"]
     time.sleep(1.1)
-    listed = runner.invoke(app, ["stacks", "--expired", "--format", "json"])
+    listed = cli.invoke(["stacks", "--expired", "--format", "json"])
     assert [r["stack"] for r in json.loads(listed.stdout)] == [stack]
     assert json.loads(listed.stdout)[0]["expires_in"] == "expired"
 
-    dry = runner.invoke(app, ["reap", "--format", "json"])
+    dry = cli.invoke(["reap", "--format", "json"])
     assert dry.exit_code == 0
     assert json.loads(dry.stdout) == [
         {
@@ -384,32 +377,36 @@ def test_expired_stack_is_listed_dry_run_then_reaped(fake: FakeTarget, tmp_path:
     ]
     assert stack in fake.resources()
 
-    wet = runner.invoke(app, ["reap", "--yes", "--format", "json"])
+    wet = cli.invoke(["reap", "--yes", "--format", "json"])
     assert wet.exit_code == 0, wet.output
     assert json.loads(wet.stdout)[0]["action"] == "destroyed"
     assert fake.resources() == {} and _registry() == []
 
 
-def test_reap_skips_a_run_with_a_fresh_heartbeat(fake: FakeTarget, tmp_path: Path) -> None:
-    stack = _crashed_run(tmp_path, fake, ttl="1s", pid=os.getpid())
+def test_reap_skips_a_run_with_a_fresh_heartbeat(
+    cli: Cli, fake: FakeTarget, tmp_path: Path
+) -> None:
+    stack = _crashed_run(cli, tmp_path, ttl="1s", pid=os.getpid())
     time.sleep(1.1)
-    result = runner.invoke(app, ["reap", "--yes", "--format", "json"])
+    result = cli.invoke(["reap", "--yes", "--format", "json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)[0]["action"] == "skipped: heartbeat fresh"
     assert stack in fake.resources()
 
 
-def test_reap_takes_a_killed_run_after_its_expiry(fake: FakeTarget, tmp_path: Path) -> None:
-    stack = _crashed_run(tmp_path, fake, ttl="1s")
+def test_reap_takes_a_killed_run_after_its_expiry(
+    cli: Cli, fake: FakeTarget, tmp_path: Path
+) -> None:
+    stack = _crashed_run(cli, tmp_path, ttl="1s")
     time.sleep(1.1)
-    result = runner.invoke(app, ["reap", "--yes", "--format", "json"])
+    result = cli.invoke(["reap", "--yes", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["action"] == "destroyed"
     assert stack not in fake.resources()
 
 
-def test_reap_leaves_stacks_without_perfenv_tags_or_expiry(fake: FakeTarget) -> None:
-    foreign = runner.invoke(app, ["up", "--stack", "dev"])
+def test_reap_leaves_stacks_without_perfenv_tags_or_expiry(cli: Cli, fake: FakeTarget) -> None:
+    foreign = cli.invoke(["up", "--stack", "dev"])
     assert foreign.exit_code == 0, foreign.output
     data = fake._load()
     data["someone-else"] = {
@@ -419,54 +416,57 @@ def test_reap_leaves_stacks_without_perfenv_tags_or_expiry(fake: FakeTarget) -> 
         "outputs": {},
     }
     fake._save(data)
-    result = runner.invoke(app, ["reap", "--yes", "--format", "json"])
+    result = cli.invoke(["reap", "--yes", "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.stdout) == []
     assert set(fake.resources()) == {"dev", "someone-else"}
 
 
-def test_an_ephemeral_up_is_a_costed_run_until_it_is_down(fake: FakeTarget) -> None:
-    up = runner.invoke(app, ["up", "--release", "3.1.0", "--ttl", "2h", "--format", "json"])
+def test_an_ephemeral_up_is_a_costed_run_until_it_is_down(cli: Cli) -> None:
+    up = cli.invoke(["up", "--release", "3.1.0", "--ttl", "2h", "--format", "json"])
     assert up.exit_code == 0, up.output
     stack = json.loads(up.stdout)["stack"]
     record = open_store().get(f"costs/{stack}.json")
     assert record is not None and record["release"] == "3.1.0"
     assert record["estimate"]["hours"] == "2" and record.get("ended_at") is None
-    assert runner.invoke(app, ["down", "--stack", stack]).exit_code == 0
+    assert cli.invoke(["down", "--stack", stack]).exit_code == 0
     closed = open_store().get(f"costs/{stack}.json")
     assert closed is not None and closed["ended_at"]
 
 
-def test_up_and_down_a_long_lived_stack(fake: FakeTarget) -> None:
-    up = runner.invoke(app, ["up", "--stack", "dev", "--format", "json"])
+def test_up_and_down_a_long_lived_stack(cli: Cli, fake: FakeTarget) -> None:
+    up = cli.invoke(["up", "--stack", "dev", "--format", "json"])
     assert up.exit_code == 0, up.output
     tags = fake._load()["dev"]["tags"]
     assert tags["perfenv:environment"] == "dev" and "perfenv:expires-at" not in tags
     assert _registry() == []
-    down = runner.invoke(app, ["down", "--stack", "dev"])
+    refused = cli.invoke(["down", "--stack", "dev"])
+    assert refused.exit_code == 2 and "perfenv down --stack dev --yes" in refused.stderr
+    assert fake.calls == ["up dev"]  # nothing destroyed
+    down = cli.invoke(["down", "--stack", "dev", "--yes"])
     assert down.exit_code == 0, down.output
     assert fake.resources() == {}
 
 
-def test_up_needs_exactly_one_of_release_or_stack(fake: FakeTarget) -> None:
-    neither = runner.invoke(app, ["up"])
-    both = runner.invoke(app, ["up", "--release", "1", "--stack", "dev"])
+def test_up_needs_exactly_one_of_release_or_stack(cli: Cli, fake: FakeTarget) -> None:
+    neither = cli.invoke(["up"])
+    both = cli.invoke(["up", "--release", "1", "--stack", "dev"])
     assert neither.exit_code == 2 and both.exit_code == 2
     assert "exactly one of --release or --stack" in both.stderr
     assert fake.calls == []
 
 
-def test_up_of_an_unknown_stack_file_is_exit_2(fake: FakeTarget) -> None:
-    result = runner.invoke(app, ["up", "--stack", "nope"])
+def test_up_of_an_unknown_stack_file_is_exit_2(cli: Cli) -> None:
+    result = cli.invoke(["up", "--stack", "nope"])
     assert result.exit_code == 2 and "Pulumi.nope.yaml" in result.stderr
 
 
 def test_down_with_leftovers_is_exit_3_and_keeps_the_entry(
-    fake: FakeTarget, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    up = runner.invoke(app, ["up", "--release", "4.0.0", "--format", "json"])
+    up = cli.invoke(["up", "--release", "4.0.0", "--format", "json"])
     stack = json.loads(up.stdout)["stack"]
     monkeypatch.setattr(FakeTarget, "destroy", _leaky_destroy)
-    result = runner.invoke(app, ["down", "--stack", stack])
+    result = cli.invoke(["down", "--stack", stack])
     assert result.exit_code == 3 and "1 leftovers" in result.stderr
     assert open_store().get(f"runs/{stack}.json")["status"] == "leaked"  # type: ignore[index]
 
@@ -479,47 +479,43 @@ def test_stack_names_are_unique_and_slugged() -> None:
         lifecycle.release_slug("...")
 
 
-def test_a_bug_in_the_suite_still_tears_down_then_exits_70(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_bug_in_the_suite_still_tears_down_then_exits_70(tmp_path: Path) -> None:
     def broken(base_url: str) -> None:
         raise ZeroDivisionError("a bug")
 
     target = FakeTarget()
-    _use(monkeypatch, target, runner=FakeRunner(during=broken))
-    result = _run(tmp_path / "out")
+    cli = _use(target, runner=FakeRunner(during=broken))
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 70
     assert "ZeroDivisionError" in result.stderr and "internal error" in result.stderr
     assert target.resources() == {} and _registry() == []
 
 
-def test_a_cloud_error_in_destroy_is_exit_3_and_keeps_the_entry(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_cloud_error_in_destroy_is_exit_3_and_keeps_the_entry(tmp_path: Path) -> None:
     def throttled(stack: str) -> None:
         raise ConnectionError("endpoint unreachable")
 
     target = FakeTarget(on_destroy=throttled)
-    _use(monkeypatch, target)
-    result = _run(tmp_path / "out")
+    cli = _use(target)
+    result = cli.run(tmp_path / "out")
     assert result.exit_code == 3
     assert "teardown failed: ConnectionError: endpoint unreachable" in result.stderr
     stack = json.loads(result.stdout)["stack"]
     assert open_store().get(f"runs/{stack}.json")["status"] == "leaked"  # type: ignore[index]
 
 
-def test_a_named_baseline_must_exist_before_anything(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_named_baseline_must_exist_before_anything(tmp_path: Path) -> None:
     target = FakeTarget()
-    _use(monkeypatch, target, check_baseline=lifecycle.check_baseline)
-    result = _run(tmp_path / "out", "--baseline", "0.9.9")
+    cli = _use(target, check_baseline=lifecycle.check_baseline)
+    result = cli.run(tmp_path / "out", "--baseline", "0.9.9")
     assert result.exit_code == 2 and "0.9.9" in result.stderr
     assert target.calls == [] and _registry() == []
     lifecycle.check_baseline("auto", FakeSuite(), open_store(), "local")  # nothing to check
 
 
-def test_a_parity_pass_is_remembered_for_the_same_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_parity_pass_is_remembered_for_the_same_inputs(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import perfenv.cli.program.parity
 
     calls: list[Any] = []
@@ -532,7 +528,7 @@ def test_a_parity_pass_is_remembered_for_the_same_inputs(monkeypatch: pytest.Mon
     monkeypatch.setattr(perfenv.cli.program.parity, "check_parity", check)
     template = lifecycle.load_template()
     with pytest.raises(CheckFailed):
-        lifecycle._check_parity(template)  # a failure is not remembered
-    lifecycle._check_parity(template)
-    lifecycle._check_parity(template)
+        lifecycle.check_parity_cached(template)  # a failure is not remembered
+    lifecycle.check_parity_cached(template)
+    lifecycle.check_parity_cached(template)
     assert calls == [template.path, template.path]

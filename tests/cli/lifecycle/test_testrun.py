@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 import perfenv.cli.engine
 from perfenv.cli.compare import previous_release
 from perfenv.cli.errors import BadInput
+from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.lifecycle.testrun import check_url, run_suite
 from perfenv.cli.main import app
 from perfenv.cli.state.results import put_results
@@ -26,6 +27,7 @@ from perfenv.cli.verdict.measurement import LoadPlan, ScenarioMeasurement, Windo
 from perfenv.cli.verdict.results import schema_errors
 from perfenv.cli.verdict.suite import load_suite, parse_suite
 from tests.cli.synthetic import Latency, lognormal, measurement
+from tests.fakes.target import FakeTarget
 
 FILES = ("results.json", "junit.xml", "summary.md", "report.html")
 
@@ -142,17 +144,15 @@ def test_url_and_stack_are_exclusive(tmp_path: Path) -> None:
 
 
 def test_stack_resolves_its_service_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import perfenv.cli.targets
-
     plans: list[LoadPlan] = []
     fake_engine(monkeypatch, calls=plans)
-    monkeypatch.setattr(
-        perfenv.cli.targets, "resolve_service_url", lambda stack: f"http://svc-{stack}"
-    )
-    args = ["test", "--stack", "perf-x", "--suite", str(_suite_file(tmp_path))]
-    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    target = FakeTarget()
+    target._save({"dev": {"outputs": {"service_url": "http://127.0.0.1:8"}}})
+    use = Deps(target=lambda name=None, backend=None: target)
+    args = ["test", "--stack", "dev", "--suite", str(_suite_file(tmp_path))]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")], obj=use)
     assert result.exit_code == 0, result.output
-    assert plans[0].base_url == "http://svc-perf-x"
+    assert plans[0].base_url == "http://127.0.0.1:8"
 
 
 def test_release_is_stored_and_the_next_release_compares_with_it(
