@@ -20,14 +20,12 @@ from __future__ import annotations
 
 from perfenv.cli.compare.bootstrap import BIN_RESOLUTION, block_length, block_resample
 from perfenv.cli.compare.releases import (
-    check_release,
     merge_runs,
     ordered_releases,
     previous_release,
     release_results,
     resolve,
     resolve_any,
-    semver_key,
     stored_releases,
 )
 from perfenv.cli.compare.scenario import (
@@ -44,6 +42,7 @@ from perfenv.cli.compare.scenario import (
 )
 from perfenv.cli.compare.stats import proportion_greater, t_sf, welch_greater
 from perfenv.cli.compare.verdict import compare_results, compare_specs, rows
+from perfenv.cli.state.releases import check_release
 
 __all__ = [
     "ALPHA",
@@ -70,7 +69,6 @@ __all__ = [
     "resolve_any",
     "rows",
     "sample",
-    "semver_key",
     "stored_releases",
     "t_sf",
     "welch_greater",

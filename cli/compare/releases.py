@@ -8,35 +8,14 @@ difference. Every stored run of that shape is a repeat.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from perfenv.cli.errors import BadInput
+from perfenv.cli.state.releases import check_release, version_key
 from perfenv.cli.state.results import StoredRun, stored_runs, suite_name, target_kind
 from perfenv.cli.state.store import Store
 from perfenv.cli.verdict.results import read_results
-
-_SEMVER = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+.*)?$")
-_RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-
-
-def check_release(release: str) -> str:
-    if not _RELEASE.match(release) or ".." in release:
-        raise BadInput(f"--release: {release!r} is not a release name like 1.4.2 or v2-rc1")
-    return release
-
-
-def semver_key(release: str) -> tuple[int, int, int, int, tuple[Any, ...]] | None:
-    """A sort key by semantic version (a pre-release sorts before its release); None if not one."""
-    match = _SEMVER.match(release)
-    if not match:
-        return None
-    major, minor, patch, pre = match.groups()
-    pre_key: tuple[Any, ...] = ()
-    if pre:
-        pre_key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return (int(major), int(minor), int(patch or 0), 0 if pre else 1, pre_key)
 
 
 def stored_releases(store: Store, suite: str, target: str) -> dict[str, list[StoredRun]]:
@@ -52,7 +31,7 @@ def ordered_releases(releases: dict[str, list[StoredRun]]) -> list[str]:
     return sorted(
         releases,
         key=lambda r: (
-            (0, key, "") if (key := semver_key(r)) is not None else (1, (), releases[r][-1].run_id)
+            (0, key, "") if (key := version_key(r)) is not None else (1, (), releases[r][-1].run_id)
         ),
     )
 
@@ -64,10 +43,10 @@ def previous_release(store: Store, current: str | None, suite: str, target: str)
     releases.pop(current or "", None)
     if not releases:
         return None
-    current_key = semver_key(current) if current else None
+    current_key = version_key(current) if current else None
     if current_key is not None:
         earlier = [
-            (key, r) for r in releases if (key := semver_key(r)) is not None and key < current_key
+            (key, r) for r in releases if (key := version_key(r)) is not None and key < current_key
         ]
         if earlier:
             return max(earlier)[1]

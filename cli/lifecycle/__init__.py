@@ -37,13 +37,13 @@ from perfenv.cli.lifecycle.naming import (
     backend_of,
     new_stack_name,
     owner,
-    release_slug,
     run_tags,
     target_for,
     with_run,
 )
 from perfenv.cli.lifecycle.runner import RunOptions, RunReport, run
 from perfenv.cli.lifecycle.up_down import Outcome, down_manifest, down_stack, up_release, up_stack
+from perfenv.cli.state.releases import release_slug
 
 __all__ = [
     "DEFAULT_TTL",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import secrets
 import string
 
-from perfenv.cli.errors import BadInput
 from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.project import home
 from perfenv.cli.state.manifest import Manifest
+from perfenv.cli.state.names import SUFFIX_LEN
+from perfenv.cli.state.releases import release_slug
 from perfenv.cli.targets.base import Target
 from perfenv.infra.config import RunConfig, StackFile
 
@@ -20,16 +20,10 @@ TAG = "perfenv:"
 _SUFFIX = string.ascii_lowercase + string.digits
 
 
-def release_slug(release: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", release.lower()).strip("-")[:20].strip("-")
-    if not slug:
-        raise BadInput(f"--release: {release!r} has no letters or digits")
-    return slug
-
-
 def new_stack_name(release: str) -> str:
     """`perf-<release-slug>-<6 random [a-z0-9]>`."""
-    return f"perf-{release_slug(release)}-{''.join(secrets.choice(_SUFFIX) for _ in range(6))}"
+    suffix = "".join(secrets.choice(_SUFFIX) for _ in range(SUFFIX_LEN))
+    return f"perf-{release_slug(release)}-{suffix}"
 
 
 def owner() -> str:

@@ -212,7 +212,7 @@ def test_repeat_runs_each_scenario_n_times(tmp_path: Path, monkeypatch: pytest.M
 def test_bad_release_name_is_bad_input(tmp_path: Path) -> None:
     suite = load_suite(_suite_file(tmp_path))
     with pytest.raises(BadInput, match="--release"):
-        run_suite(suite, "http://127.0.0.1:9", tmp_path, release="../up")
+        run_suite(suite, "http://127.0.0.1:9", tmp_path, release="bad\nname")
 
 
 def _stored(store: Store, release: str, run_id: str, suite: str = "s", kind: str = "url") -> None:
