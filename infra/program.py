@@ -15,6 +15,7 @@ from perfenv.infra.config import (
     COST_KEY,
     ENVIRONMENT_KEY,
     RUN_KEY,
+    RunConfig,
     StackFile,
     default_stacks_dir,
     environment_files,
@@ -24,6 +25,7 @@ from perfenv.infra.config import (
 from perfenv.infra.tags import Tags
 
 KUBECONFIG_ENV = "PERFENV_KUBECONFIG"
+ACCOUNTS_ENV = "PERFENV_AWS_ACCOUNTS"
 
 
 def main() -> None:
@@ -58,16 +60,32 @@ def build(stack: StackFile, stack_name: str, *, stacks_dir: Path | None = None) 
         _build_cost(stack, stack_name, stacks_dir)
 
 
+def allowed_account_ids(run: RunConfig | None) -> list[str] | None:
+    """The accounts the AWS providers may act in: the run's own account (recorded when perfenv
+    created it), else `PERFENV_AWS_ACCOUNTS`; None (unchecked) when neither is known."""
+    if run is not None and run.account:
+        return [run.account]
+    listed = [a.strip() for a in os.environ.get(ACCOUNTS_ENV, "").split(",") if a.strip()]
+    return listed or None
+
+
 def aws_provider(
-    name: str, region: str, tags: Tags, opts: pulumi.ResourceOptions | None = None
+    name: str,
+    region: str,
+    tags: Tags,
+    opts: pulumi.ResourceOptions | None = None,
+    *,
+    allowed_accounts: list[str] | None = None,
 ) -> pulumi.ProviderResource:
-    """An explicit AWS provider whose default tags every resource under it inherits."""
+    """An explicit AWS provider whose default tags every resource under it inherits; with
+    `allowed_accounts`, the provider itself refuses credentials of any other account."""
     import pulumi_aws
 
     return pulumi_aws.Provider(
         name,
         region=region,
         default_tags=pulumi_aws.ProviderDefaultTagsArgs(tags=tags.aws),
+        allowed_account_ids=allowed_accounts,
         opts=opts,
     )
 
@@ -78,7 +96,12 @@ def _build_environment(stack: StackFile, stack_name: str) -> None:
     config = stack.environment
     assert config is not None
     tags = Tags(environment=config.name, stack=stack_name, run=stack.run)
-    provider = aws_provider(f"{config.name}-aws", config.region, tags)
+    provider = aws_provider(
+        f"{config.name}-aws",
+        config.region,
+        tags,
+        allowed_accounts=allowed_account_ids(stack.run),
+    )
     env = Environment(
         config.name,
         EnvironmentArgs(
@@ -102,8 +125,9 @@ def _build_cost(stack: StackFile, stack_name: str, stacks_dir: Path | None) -> N
     config = stack.cost
     assert config is not None
     tags = Tags(environment=stack.stack, stack=stack_name, run=stack.run)
-    provider = aws_provider("cost-aws", config.region, tags)
-    billing = aws_provider("cost-aws-us-east-1", "us-east-1", tags)
+    accounts = allowed_account_ids(stack.run)
+    provider = aws_provider("cost-aws", config.region, tags, allowed_accounts=accounts)
+    billing = aws_provider("cost-aws-us-east-1", "us-east-1", tags, allowed_accounts=accounts)
     guardrails = CostGuardrails(
         "cost",
         CostGuardrailsArgs(

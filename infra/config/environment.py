@@ -67,3 +67,6 @@ class RunConfig(Model):
     release: str = "none"
     owner: str = "perfenv"
     expires_at: str | None = None  # ISO 8601 UTC
+    account: str | None = (
+        None  # the AWS account the run was created in: its providers allow only it
+    )

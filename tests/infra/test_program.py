@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import runpy
 from pathlib import Path
 
@@ -103,3 +104,22 @@ def test_importing_the_program_creates_nothing() -> None:
         lambda: __import__("perfenv.infra.program"), stack_name="t", mocks=PreviewMocks()
     )
     assert ev.resources == []
+
+
+def test_the_providers_allow_only_the_runs_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfenv.infra.config import RunConfig
+
+    def allowed(stack: StackFile) -> list[object]:
+        providers = evaluate(stack, stack.stack).of_type("pulumi:providers:aws")
+        # provider inputs arrive JSON-encoded, as Pulumi passes provider config
+        raw = [p.inputs.get("allowedAccountIds") for p in providers]
+        return [json.loads(r) if isinstance(r, str) else r for r in raw]
+
+    perf = stack_file("perf")
+    monkeypatch.delenv("PERFENV_AWS_ACCOUNTS", raising=False)
+    assert allowed(perf) == [None]  # nothing known: the provider cannot check
+    monkeypatch.setenv("PERFENV_AWS_ACCOUNTS", "111111111111, 222222222222")
+    assert allowed(perf) == [["111111111111", "222222222222"]]
+    run = RunConfig(release="1.0.0", account="222222222222")
+    assert allowed(perf.model_copy(update={"run": run})) == [["222222222222"]]
+    assert allowed(stack_file("cost")) == [["111111111111", "222222222222"]] * 2
