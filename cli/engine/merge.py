@@ -190,7 +190,7 @@ class Collector:
         first = min(self._starts.values(), default=0.0)
         return ScenarioMeasurement(
             scenario=self.plan.scenario,
-            started_at=datetime.fromtimestamp(first, UTC).isoformat(timespec="seconds"),
+            started_at=datetime.fromtimestamp(first, UTC).isoformat(timespec="milliseconds"),
             warmup_s=self.plan.warmup_s,
             windows=tuple(self.windows),
             endpoints=self._endpoints(),

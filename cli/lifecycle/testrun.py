@@ -18,9 +18,11 @@ from urllib.parse import urlparse
 
 from perfenv.cli.compare import check_release, compare_results, previous_release, resolve
 from perfenv.cli.errors import BadInput, InvalidMeasurement
+from perfenv.cli.lifecycle import watch
 from perfenv.cli.program.shape import url_shape
 from perfenv.cli.state.results import URL_TARGET, put_results
 from perfenv.cli.state.store import Store, open_store
+from perfenv.cli.targets.probe import Probe
 from perfenv.cli.verdict.judge import exit_code, judge_suite
 from perfenv.cli.verdict.measurement import (
     GeneratorHealth,
@@ -157,11 +159,13 @@ def run_suite(
     progress: Callable[[str], None] | None = None,
     tick: Callable[[Tick], None] | None = None,
     store: Store | None = None,
+    probe: Probe | None = None,
 ) -> SuiteOutcome:
     """Run every scenario `repeat` times against `base_url`; judge, compare, report, store.
 
     `target_kind` (local, aws, or url) and `shape` (`perfenv.cli.program.shape`; for a URL, its
-    origin) are stored with the results and select the baseline."""
+    origin) are stored with the results and select the baseline. `probe` watches the stack's
+    environment during each scenario (scale and failover scenarios need one)."""
     say = progress or (lambda _message: None)
     if release is not None:
         check_release(release)
@@ -169,6 +173,7 @@ def run_suite(
         raise BadInput("--repeat: must be >= 1")
     if workers < 0:
         raise BadInput("--workers: must be >= 0")
+    watch.check(suite.scenarios, probe)
     store = store or open_store()
     out_dir.mkdir(parents=True, exist_ok=True)
     run_id, started_at = new_run_id(), _now()
@@ -179,7 +184,8 @@ def run_suite(
 
     plans = {s.name: suite.plan(s, base_url, workers=workers) for s in suite.scenarios}
     runs: dict[str, list[Run]] = {}
-    for scenario in suite.scenarios:
+    watching = watch.Watch(probe, say)
+    for scenario in watch.ordered(suite.scenarios):
         plan = plans[scenario.name]
         for attempt in range(1, repeat + 1):
             again = f" (run {attempt}/{repeat})" if repeat > 1 else ""
@@ -188,7 +194,15 @@ def run_suite(
                 f"{plan.duration_s}s, {plan.planned_requests} requests planned"
             )
 
-            def on_window(window: Window, _name: str = scenario.name, _n: int = attempt) -> None:
+            cue = watching.begin(scenario)
+
+            def on_window(
+                window: Window,
+                _name: str = scenario.name,
+                _n: int = attempt,
+                _cue: Callable[[Window], None] = cue,
+            ) -> None:
+                _cue(window)
                 if tick is not None:
                     tick(
                         Tick(
@@ -200,11 +214,11 @@ def run_suite(
                         )
                     )
 
-            runs.setdefault(scenario.name, []).extend(
-                _measure(suite, plan, out_dir, attempt, on_window)
-            )
+            measured = _measure(suite, plan, out_dir, attempt, on_window)
+            watching.end(scenario, measured)
+            runs.setdefault(scenario.name, []).extend(measured)
 
-    verdict = judge_suite(suite, runs)
+    verdict = judge_suite(suite, runs, watching.events)
     finished_at = _now()
 
     doc = build_results(

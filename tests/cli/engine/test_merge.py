@@ -84,7 +84,7 @@ def test_endpoints_and_errors_add_up_across_drivers() -> None:
     assert result.endpoints["GET /"].count == 8 and result.endpoints["GET /"].errors == 2
     assert HdrHistogram.decode(result.endpoints["GET /"].histogram).get_total_count() == 8
     assert result.errors_by_kind == {"HTTP 503": 2}
-    assert result.started_at == "2027-01-15T08:00:00+00:00"
+    assert result.started_at == "2027-01-15T08:00:00.000+00:00"
     assert result.generator.valid and result.generator.planned == 10
     assert result.generator.cpu_seconds == 0.5
 
