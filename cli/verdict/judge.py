@@ -93,6 +93,9 @@ def judge_scenario(
         stats = {**stats, **analysis.get("metrics", {})}
     else:
         analysis = worst_analysis(kind, analyses)
+        alarms = [a for happened in events for a in happened.alarms]
+        if alarms:  # the alarm transitions of the window, for the reports' time axis
+            analysis = {**analysis, "events": {"alarms": alarms}}
 
     if isinstance(scenario, StressScenario) and measured:
         # Judge the steps up to the knee; with no knee, the first step (which broke).

@@ -140,3 +140,19 @@ def test_with_repeats_the_slowest_recovery_is_reported() -> None:
         judge_suite(suite, {"lose-one": [quick, slow]}, {"lose-one": both}).scenarios[0].analysis
     )
     assert analysis["recovery_time_s"] == 20.0 and analysis["runs"] == 2
+
+
+def test_a_steady_scenario_keeps_the_alarm_transitions_of_its_window() -> None:
+    suite = parse_suite(
+        {
+            "name": "t",
+            "requests": [{"path": "/items"}],
+            "scenarios": [{"name": "load", "kind": "load", "rate": 10, "duration": "5s"}],
+        }
+    )
+    run = measurement("load", suite.scenarios[0].rates())
+    flip = {"t": 3.0, "alarm": "perf-5xx-rate", "from": "OK", "to": "ALARM"}
+    scenario = judge_suite(suite, {"load": [run]}, {"load": [Events(alarms=(flip,))]}).scenarios[0]
+    assert scenario.analysis["events"]["alarms"] == [flip]
+    quiet = judge_suite(suite, {"load": [run]}, {"load": [Events()]}).scenarios[0]
+    assert "events" not in quiet.analysis
