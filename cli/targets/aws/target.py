@@ -19,6 +19,7 @@ from perfenv.cli.targets.aws.automation import Automation, PulumiAutomation
 from perfenv.cli.targets.aws.clients import ClientFactory, boto_client
 from perfenv.cli.targets.aws.retries import T, retry
 from perfenv.cli.targets.base import Progress, StackInfo, UpResult
+from perfenv.cli.targets.probe import Probe, stack_alarms, stack_groups
 from perfenv.infra.config import StackFile
 
 EXPIRES_TAG = "perfenv:expires-at"
@@ -190,6 +191,21 @@ class AwsTarget:
             sleep=self.sleep,
             base_delay_s=self.base_delay_s,
         )
+
+    def probe(self, stack: str) -> Probe:
+        """The stack's environment watched during a scenario; a failover loses an instance with
+        `ec2 terminate-instances` (an abrupt loss: the Auto Scaling API would drain it first)."""
+        region = self.region(stack)
+        guards.check_account(self.client, region)
+
+        def clients(service: str) -> Any:
+            return self.client(service, region)
+
+        def lose(instance_id: str) -> None:
+            clients("ec2").terminate_instances(InstanceIds=[instance_id])
+
+        groups = stack_groups(clients, stack)
+        return Probe(clients, groups, lose, stack_alarms(clients, stack, groups))
 
     def _retry(self, what: str, op: Callable[[], T]) -> T:
         return retry(

@@ -97,7 +97,10 @@ def test_scale_outs_and_alarm_transitions_of_the_window(clients: Any, tmp_path: 
     probe = Probe(clients, ["asg"], lambda _i: None, stack_alarms(clients, "perf-x", ["asg"]))
     probe.begin()
     log = ActivityLog(tmp_path / f"perf-x{scaling_answers.SUFFIX}")
-    reason = "At x a monitor alarm A in state ALARM triggered policy p changing the desired capacity from 2 to 3."
+    reason = (
+        "At x a monitor alarm A in state ALARM triggered policy p"
+        " changing the desired capacity from 2 to 3."
+    )
     log.add(launched("asg", "arn", "i-3", datetime.now(UTC), reason=reason, previous=2, desired=3))
     cloudwatch.set_alarm_state(AlarmName="perf-5xx-rate", StateValue="OK", StateReason="r")
     cloudwatch.set_alarm_state(AlarmName="perf-5xx-rate", StateValue="ALARM", StateReason="r")
