@@ -15,6 +15,7 @@ from perfenv.infra.config import (
     COST_KEY,
     ENVIRONMENT_KEY,
     RUN_KEY,
+    TEAM_KEY,
     RunConfig,
     StackFile,
     default_stacks_dir,
@@ -22,7 +23,7 @@ from perfenv.infra.config import (
     load_all,
     parse_config,
 )
-from perfenv.infra.tags import Tags
+from perfenv.infra.tags import Tags, team_of
 
 KUBECONFIG_ENV = "PERFENV_KUBECONFIG"
 ACCOUNTS_ENV = "PERFENV_AWS_ACCOUNTS"
@@ -41,6 +42,7 @@ def main() -> None:
             (ENVIRONMENT_KEY, config.get_object("environment")),
             (COST_KEY, config.get_object("cost")),
             (RUN_KEY, config.get_object("run")),
+            (TEAM_KEY, config.get("team")),
         )
         if value is not None
     }
@@ -95,7 +97,7 @@ def _build_environment(stack: StackFile, stack_name: str) -> None:
 
     config = stack.environment
     assert config is not None
-    tags = Tags(environment=config.name, stack=stack_name, run=stack.run)
+    tags = Tags(environment=config.name, stack=stack_name, run=stack.run, team=team_of(stack))
     provider = aws_provider(
         f"{config.name}-aws",
         config.region,
@@ -124,7 +126,7 @@ def _build_cost(stack: StackFile, stack_name: str, stacks_dir: Path | None) -> N
 
     config = stack.cost
     assert config is not None
-    tags = Tags(environment=stack.stack, stack=stack_name, run=stack.run)
+    tags = Tags(environment=stack.stack, stack=stack_name, run=stack.run, team=team_of(stack))
     accounts = allowed_account_ids(stack.run)
     provider = aws_provider("cost-aws", config.region, tags, allowed_accounts=accounts)
     billing = aws_provider("cost-aws-us-east-1", "us-east-1", tags, allowed_accounts=accounts)

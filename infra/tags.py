@@ -9,18 +9,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from perfenv.infra.config import RunConfig
+from perfenv.infra.config import RunConfig, StackFile
 
 PROJECT = "perfenv"
 TAG_PREFIX = "perfenv:"
 LABEL_PREFIX = "perfenv.io/"
-TAG_KEYS = ("project", "environment", "stack", "release", "owner", "expires-at")
+TAG_KEYS = ("project", "environment", "stack", "release", "owner", "team", "expires-at")
+UNASSIGNED_TEAM = "unassigned"  # a stack whose file names no team, run without PERFENV_TEAM
 _LABEL_VALUE_MAX = 63
 
 
 def tag_key(name: str) -> str:
     """`environment` -> `perfenv:environment`."""
     return f"{TAG_PREFIX}{name}"
+
+
+def team_of(stack: StackFile) -> str:
+    """Who pays for the stack: the run's team, else the stack file's, else unassigned."""
+    return stack.run.team or stack.team or UNASSIGNED_TEAM
 
 
 def label_value(value: str) -> str:
@@ -36,6 +42,7 @@ class Tags:
     environment: str
     stack: str
     run: RunConfig = RunConfig()
+    team: str = UNASSIGNED_TEAM
 
     def _values(self) -> dict[str, str]:
         values = {
@@ -44,6 +51,7 @@ class Tags:
             "stack": self.stack,
             "release": self.run.release,
             "owner": self.run.owner,
+            "team": self.team,
         }
         if self.run.expires_at is not None:
             values["expires-at"] = self.run.expires_at

@@ -36,7 +36,7 @@ from pulumi.runtime.settings import _get_rpc_manager
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from perfenv.infra.config import COST_KEY, ENVIRONMENT_KEY, RUN_KEY, StackFile
+from perfenv.infra.config import COST_KEY, ENVIRONMENT_KEY, RUN_KEY, TEAM_KEY, StackFile
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +75,8 @@ def stack_config(stack: StackFile) -> dict[str, str]:
         config[COST_KEY] = stack.cost.model_dump_json()
         config["aws:region"] = stack.cost.region
     config[RUN_KEY] = stack.run.model_dump_json()
+    if stack.team is not None:
+        config[TEAM_KEY] = stack.team
     return config
 
 

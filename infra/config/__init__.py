@@ -17,7 +17,7 @@ from perfenv.infra.config.budgets import (
     CostConfig,
 )
 from perfenv.infra.config.capacity import CapacityConfig
-from perfenv.infra.config.environment import EnvironmentConfig, Kind, RunConfig
+from perfenv.infra.config.environment import EnvironmentConfig, Kind, RunConfig, Team
 from perfenv.infra.config.fleet import (
     FleetConfig,
     KubernetesQuota,
@@ -29,6 +29,7 @@ from perfenv.infra.config.loading import (
     COST_KEY,
     ENVIRONMENT_KEY,
     RUN_KEY,
+    TEAM_KEY,
     StackFile,
     check_disjoint,
     default_stacks_dir,
@@ -48,6 +49,7 @@ __all__ = [
     "ENVIRONMENT_KEY",
     "MIN_SUBNET_PREFIX",
     "RUN_KEY",
+    "TEAM_KEY",
     "AlarmConfig",
     "AnomalyConfig",
     "AppConfig",
@@ -71,6 +73,7 @@ __all__ = [
     "ScalingTargets",
     "Schedule",
     "StackFile",
+    "Team",
     "check_disjoint",
     "default_stacks_dir",
     "environment_files",

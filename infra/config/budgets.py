@@ -54,5 +54,7 @@ class CostConfig(Model):
             "perfenv:environment",
             "perfenv:stack",
             "perfenv:release",
+            "perfenv:owner",
+            "perfenv:team",
         ]
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -15,6 +15,8 @@ from perfenv.infra.config.model import REGION_PATTERN, Model
 from perfenv.infra.config.network import NetworkConfig
 
 Kind = Literal["dev", "staging", "perf", "prod"]
+# Who pays: a cost-allocation tag value that is also a valid Kubernetes label value.
+Team = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")]
 
 
 class EnvironmentConfig(Model):
@@ -66,6 +68,7 @@ class RunConfig(Model):
 
     release: str = "none"
     owner: str = "perfenv"
+    team: Team | None = None  # PERFENV_TEAM, else the stack file's `perfenv:team`
     expires_at: str | None = None  # ISO 8601 UTC
     account: str | None = (
         None  # the AWS account the run was created in: its providers allow only it

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from perfenv.infra.config.budgets import CostConfig
-from perfenv.infra.config.environment import EnvironmentConfig, RunConfig
+from perfenv.infra.config.environment import EnvironmentConfig, RunConfig, Team
 from perfenv.infra.config.model import Model
 from perfenv.infra.errors import ConfigError
 
@@ -22,6 +22,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ENVIRONMENT_KEY = "perfenv:environment"
 COST_KEY = "perfenv:cost"
 RUN_KEY = "perfenv:run"
+TEAM_KEY = "perfenv:team"  # the team that pays for the stack (its `perfenv:team` tag)
 
 
 class StackFile(Model):
@@ -32,6 +33,7 @@ class StackFile(Model):
     environment: EnvironmentConfig | None = None
     cost: CostConfig | None = None
     run: RunConfig = RunConfig()
+    team: Team | None = None
 
 
 def _display(path: Path) -> str:
@@ -68,7 +70,7 @@ def parse_config(path: Path, config: dict[str, Any]) -> StackFile:
     """Validate a stack's config mapping (as in the file's `config:` section)."""
     where = _display(path)
     unknown = sorted(k for k in config if k.startswith("perfenv:"))
-    unknown = [k for k in unknown if k not in (ENVIRONMENT_KEY, COST_KEY, RUN_KEY)]
+    unknown = [k for k in unknown if k not in (ENVIRONMENT_KEY, COST_KEY, RUN_KEY, TEAM_KEY)]
     if unknown:
         raise ConfigError([f"{where}: config.{k}: unknown key" for k in unknown])
     has_env, has_cost = ENVIRONMENT_KEY in config, COST_KEY in config
@@ -88,6 +90,11 @@ def parse_config(path: Path, config: dict[str, Any]) -> StackFile:
                 parsed[attr] = model.model_validate(config[key])
             except ValidationError as exc:
                 lines += format_errors(where, exc)
+    if TEAM_KEY in config:
+        try:
+            parsed["team"] = TypeAdapter(Team).validate_python(config[TEAM_KEY])
+        except ValidationError as exc:
+            lines += format_errors(where, exc, prefix=TEAM_KEY)
     if lines:
         raise ConfigError(lines)
     return StackFile(stack=stack_name(path), path=path, **parsed)

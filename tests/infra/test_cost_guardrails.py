@@ -53,5 +53,6 @@ def test_anomaly_detection_and_tag_activation(shipped: dict[str, Evaluation]) ->
     assert sub.inputs["frequency"] == "DAILY"
     assert sub.inputs["thresholdExpression"]["dimension"]["values"] == ["100"]
     tags = ev.of_type("aws:costexplorer/costAllocationTag:CostAllocationTag")
-    assert {t.inputs["tagKey"] for t in tags} >= {"perfenv:environment", "perfenv:release"}
+    activated = {t.inputs["tagKey"] for t in tags}
+    assert activated >= {"perfenv:environment", "perfenv:stack", "perfenv:owner", "perfenv:team"}
     assert all(t.inputs["status"] == "Active" for t in tags)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from perfenv.infra.config import RunConfig
-from perfenv.infra.tags import Tags, label_value
+from pathlib import Path
+
+from perfenv.infra.config import RunConfig, StackFile
+from perfenv.infra.tags import Tags, label_value, team_of
 
 
 def test_aws_tags_carry_project_environment_stack_release_owner() -> None:
@@ -12,6 +14,7 @@ def test_aws_tags_carry_project_environment_stack_release_owner() -> None:
         "perfenv:stack": "perf-1-4-2-abc123",
         "perfenv:release": "1.4.2",
         "perfenv:owner": "perfenv",
+        "perfenv:team": "unassigned",
     }
 
 
@@ -31,3 +34,14 @@ def test_labels_are_valid_kubernetes_label_values() -> None:
     assert labels["perfenv.io/owner"] == "Jane-Doe-jane-example.com"
     assert len(label_value("x" * 100)) == 63
     assert label_value("-a-") == "a"
+
+
+def test_team_is_the_runs_else_the_stack_files_else_unassigned() -> None:
+    path = Path("Pulumi.perf.yaml")
+    assert team_of(StackFile(stack="perf", path=path)) == "unassigned"
+    assert team_of(StackFile(stack="perf", path=path, team="performance")) == "performance"
+    run = RunConfig(release="1.4.2", team="payments")
+    assert team_of(StackFile(stack="perf", path=path, team="performance", run=run)) == "payments"
+    tags = Tags(environment="perf", stack="perf-x", run=run, team="payments")
+    assert tags.aws["perfenv:team"] == "payments"
+    assert tags.labels["perfenv.io/team"] == "payments"

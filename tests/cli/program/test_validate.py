@@ -49,6 +49,15 @@ def test_shipped_stacks_are_valid() -> None:
     assert "Pulumi.perf.yaml" in result.stdout and "Pulumi.cost.yaml" in result.stdout
 
 
+def test_team_must_be_a_tag_and_label_value(stacks: Path) -> None:
+    path = stacks / "Pulumi.dev.yaml"
+    path.write_text(
+        path.read_text().replace("perfenv:team: platform", "perfenv:team: Platform Team")
+    )
+    line = one_error(run_validate(stacks), "Pulumi.dev.yaml", "perfenv:team")
+    assert "should match pattern" in line
+
+
 def test_named_stack_only(stacks: Path) -> None:
     edit(stacks, "dev", lambda env: env["fleet"].update(max=0))
     assert run_validate(stacks, "--stack", "perf").exit_code == 0
