@@ -7,6 +7,9 @@ import os
 import secrets
 import string
 
+from pydantic import ValidationError
+
+from perfenv.cli.errors import BadInput
 from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.project import home
 from perfenv.cli.state.manifest import Manifest
@@ -14,6 +17,7 @@ from perfenv.cli.state.names import SUFFIX_LEN
 from perfenv.cli.state.releases import release_slug
 from perfenv.cli.targets.base import Target
 from perfenv.infra.config import RunConfig, StackFile
+from perfenv.infra.tags import team_of
 
 PROJECT = "perfenv"
 TAG = "perfenv:"
@@ -35,6 +39,19 @@ def owner() -> str:
         return "unknown"
 
 
+def team(config: StackFile) -> str:
+    """Who pays for an ephemeral run: `PERFENV_TEAM`, else the stack file's `perfenv:team`."""
+    chosen = os.environ.get("PERFENV_TEAM") or team_of(config)
+    try:
+        RunConfig(team=chosen)
+    except ValidationError:
+        raise BadInput(
+            f"PERFENV_TEAM: {chosen!r} is not a team name "
+            "(lower-case letters, digits, '.', '_', '-'; at most 63)"
+        ) from None
+    return chosen
+
+
 def run_tags(config: StackFile, stack: str, release: str, expires_at: str | None) -> dict[str, str]:
     """The `perfenv:*` tags every resource of `stack` carries."""
     environment = config.environment.name if config.environment else config.stack
@@ -43,6 +60,8 @@ def run_tags(config: StackFile, stack: str, release: str, expires_at: str | None
         f"{TAG}environment": environment,
         f"{TAG}stack": stack,
         f"{TAG}owner": owner(),
+        # PERFENV_TEAM names a run's team; a long-lived stack's is its file's
+        f"{TAG}team": team(config) if expires_at else team_of(config),
     }
     if release:
         tags[f"{TAG}release"] = release
@@ -53,7 +72,7 @@ def run_tags(config: StackFile, stack: str, release: str, expires_at: str | None
 
 def with_run(config: StackFile, stack: str, release: str, expires_at: str | None) -> StackFile:
     """The template as `stack`'s config, with its `perfenv:run` section."""
-    run = RunConfig(release=release, owner=owner(), expires_at=expires_at)
+    run = RunConfig(release=release, owner=owner(), team=team(config), expires_at=expires_at)
     return config.model_copy(update={"stack": stack, "run": run})
 
 
