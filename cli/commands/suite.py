@@ -12,6 +12,7 @@ from perfenv.cli.commands import app, deps, emit, handled, stderr
 from perfenv.cli.errors import BadInput
 from perfenv.cli.lifecycle import service_url
 from perfenv.cli.render import Format
+from perfenv.cli.state.results import URL_TARGET
 
 
 class _Display:
@@ -61,16 +62,14 @@ def test(
     fmt: Annotated[Format, typer.Option("--format", help="How the verdict prints.")] = Format.table,
 ) -> None:
     """Run a suite, write results.json, junit.xml, summary.md and report.html, judge budgets."""
-    from perfenv.cli.lifecycle.testrun import check_url, run_suite
+    from perfenv.cli.lifecycle.testrun import run_suite
     from perfenv.cli.verdict.suite import load_suite
 
     if (url is None) == (stack is None):
         raise BadInput("give exactly one of --url or --stack")
     loaded = load_suite(suite)
-    base_url = (
-        check_url(url, loaded.allowed_hosts)
-        if url is not None
-        else service_url(stack or "", deps(ctx))
+    base_url, kind = (
+        (url, URL_TARGET) if url is not None else service_url(stack or "", deps(ctx))
     )
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, TimeRemainingColumn(), console=stderr, transient=False) as bar:
@@ -83,6 +82,7 @@ def test(
             workers=workers,
             repeat=repeat,
             baseline=baseline,
+            target_kind=kind,
             progress=display.message,
             tick=display.tick,
         )

@@ -64,6 +64,7 @@ class Collector:
     drivers: int
     windows: list[Window] = field(default_factory=list)
     errors_by_kind: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
     error: wire.Record | None = None
     _pending: dict[int, list[wire.Record]] = field(default_factory=lambda: defaultdict(list))
     _starts: dict[int, float] = field(default_factory=dict)
@@ -111,6 +112,7 @@ class Collector:
             )
             for part in parts:
                 self.errors_by_kind.update(part["kinds"])
+                self.statuses.update(part.get("codes") or {})
                 self._totals.late += part["late"]
                 self._totals.dropped += part["dropped"]
                 self._totals.expired += part["expired"]
@@ -196,4 +198,5 @@ class Collector:
             endpoints=self._endpoints(),
             errors_by_kind=dict(self.errors_by_kind),
             generator=self.health(),
+            statuses=dict(sorted(self.statuses.items())),
         )

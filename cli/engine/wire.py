@@ -1,8 +1,9 @@
 """What the generator processes tell the CLI: JSON records, one a line, in the run's out file.
 
 - `start`  {proc, wall}: a driver began its schedule (wall: Unix time of its second 0)
-- `window` {proc, t, planned, sent, ok, errors, hist, kinds, late, dropped, lag_ms, slot_waits,
-           expired}: one scheduled second of one driver, once every arrival in it finished
+- `window` {proc, t, planned, sent, ok, errors, hist, kinds, codes, late, dropped, lag_ms,
+           slot_waits, expired}: one scheduled second of one driver, once every arrival in it
+           finished (`codes`: responses by HTTP status)
 - `tick`   {proc, cpu, loop_lag_ms, inflight, slots}: each wall second, a process's CPU (% of
            one core) and how late its event loop woke a 50 ms sleeper, at worst
 - `done`   {proc, cpu_s, endpoints: {name: {count, errors, hist}}}: a driver's steady-state

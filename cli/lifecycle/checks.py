@@ -115,13 +115,23 @@ def close_cost(store: Store, stack: str) -> None:
     close_cost_record(store, stack, now())
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the answer (not healthy), never followed elsewhere."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
+_HEALTH_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def wait_healthy(url: str, timeout_s: float = HEALTH_TIMEOUT_S) -> None:
     """Poll `url` until it answers 2xx; InfraError when it does not within `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     last = "no answer"
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - http(s) only
+            with _HEALTH_OPENER.open(url, timeout=5) as resp:
                 if 200 <= resp.status < 300:
                     return
                 last = f"HTTP {resp.status}"

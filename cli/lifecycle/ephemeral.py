@@ -113,8 +113,9 @@ def _parse_or_none(text: str) -> datetime | None:
         return None
 
 
-def service_url(stack: str, use: Deps) -> str:
-    """The `service_url` output of a stack that is up (`perfenv test --stack`); BadInput if none.
+def service_url(stack: str, use: Deps) -> tuple[str, str]:
+    """The `service_url` output of a stack that is up (`perfenv test --stack`), and the target it
+    lives on; BadInput if none.
 
     The target is the one the run registry recorded for the stack, else `--target` /
     `PERFENV_TARGET`. Refused unless known not to be production (`guards.not_production`).
@@ -126,7 +127,7 @@ def service_url(stack: str, use: Deps) -> str:
     url = target.outputs(stack).get("service_url")
     if not isinstance(url, str) or not url:
         raise BadInput(f"stack {stack}: no service_url output (is it up on target {target.name}?)")
-    return url
+    return url, target.name
 
 
 def stacks(target_name: str | None, expired: bool, use: Deps) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ decides what to print. Progress goes through callbacks so that this layer stays 
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from perfenv.cli.compare import check_release, compare_results, previous_release, resolve
+from perfenv.cli.engine import hosts
+from perfenv.cli.engine.hosts import Pins
 from perfenv.cli.errors import BadInput, InvalidMeasurement
 from perfenv.cli.lifecycle import watch
 from perfenv.cli.program.shape import url_shape
@@ -59,25 +60,26 @@ class SuiteOutcome:
     results: dict[str, Any]
 
 
-def check_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
-    """`url` if it is http(s) to loopback or to one of `allowed_hosts`; else BadInput (exit 2)."""
+def check_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> Pins:
+    """The addresses `url`'s host resolves to, when every one may take load (loopback, or
+    allowed by the suite's `allowed_hosts`: cli/engine/hosts.py); else BadInput (exit 2).
+    The generator connects to these addresses only."""
     parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise BadInput(f"--url: expected http://HOST[:PORT], got {url!r}")
-    hostname = parsed.hostname.lower()
-    if hostname == "localhost" or hostname.endswith(".localhost"):
-        return url
     try:
-        if ipaddress.ip_address(hostname).is_loopback:
-            return url
+        host, port = parsed.hostname, parsed.port
     except ValueError:
-        pass
-    if hostname in {h.lower() for h in allowed_hosts}:
-        return url
-    raise BadInput(
-        f"--url: {hostname} is not loopback and not in the suite's allowed_hosts;"
-        " perfenv only sends load where it is told it may"
-    )
+        host = port = None
+    if parsed.scheme not in ("http", "https") or not host:
+        raise BadInput(f"--url: expected http(s)://HOST[:PORT], got {url!r}")
+    try:
+        addresses = hosts.resolve(host, port)
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise BadInput(f"--url: cannot resolve {host}: {reason}") from None
+    why = hosts.refusal(host, addresses, allowed_hosts)
+    if why:
+        raise BadInput(f"--url: {why}")
+    return {host.lower().rstrip("."): addresses}
 
 
 def new_run_id() -> str:
@@ -177,12 +179,14 @@ def run_suite(
     store = store or open_store()
     out_dir.mkdir(parents=True, exist_ok=True)
     run_id, started_at = new_run_id(), _now()
-    if shape is None and target_kind == URL_TARGET:
-        shape = url_shape(base_url)
+    pins: Pins = {}
+    if target_kind == URL_TARGET:  # a stack's own service_url needs no guard
+        pins = check_url(base_url, suite.allowed_hosts)
+        shape = shape or url_shape(base_url)
     mode = baseline or ("auto" if release is not None else "none")
     found = _baseline(mode, release, suite, (target_kind, shape), store)  # fails before any load
 
-    plans = {s.name: suite.plan(s, base_url, workers=workers) for s in suite.scenarios}
+    plans = {s.name: suite.plan(s, base_url, workers=workers, pins=pins) for s in suite.scenarios}
     runs: dict[str, list[Run]] = {}
     watching = watch.Watch(probe, say)
     for scenario in watch.ordered(suite.scenarios):

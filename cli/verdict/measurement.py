@@ -44,6 +44,10 @@ class LoadPlan:
     workers: int = 0  # 0: a single local Locust process; N: Locust master + N workers
     timeout_s: float = 10.0  # per request; a timeout is an error
     max_connections: int = 1000  # generator-side concurrency ceiling (in-flight requests)
+    # `--url` runs: the addresses the target's host was checked at (the generator connects to
+    # no other), and the suite's allowed_hosts for any other name (cli/engine/hosts.py).
+    pins: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> int:
@@ -99,6 +103,7 @@ class ScenarioMeasurement:
     errors_by_kind: dict[str, int]  # e.g. {"HTTP 503": 12, "timeout": 3, "connection": 1}
     generator: GeneratorHealth
     engine: str = "locust"
+    statuses: dict[str, int] = field(default_factory=dict)  # HTTP status -> responses, e.g. 302
 
 
 Stats = dict[str, float | None]  # metric -> value (latency in ms, ratios as fractions)

@@ -95,6 +95,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "warmup_s": run.warmup_s,
         "generator": asdict(run.generator),
         "errors_by_kind": dict(run.errors_by_kind),
+        "statuses": dict(run.statuses),
         "endpoints": {name: asdict(e) for name, e in run.endpoints.items()},
         "windows": [_window(w) for w in run.windows],
     }
@@ -234,6 +235,7 @@ def measurement_from_record(scenario: str, record: dict[str, Any]) -> Run:
         errors_by_kind=dict(record.get("errors_by_kind") or {}),
         generator=generator,
         engine=record.get("engine", "locust"),
+        statuses=dict(record.get("statuses") or {}),
     )
 
 

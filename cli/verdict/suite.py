@@ -94,7 +94,14 @@ class Suite(FrozenModel):
         kept = tuple(b for b in self.budgets if (b.metric, b.op[0]) not in own)
         return kept + tuple(scenario.budgets)
 
-    def plan(self, scenario: ScenarioBase, base_url: str, *, workers: int = 0) -> LoadPlan:
+    def plan(
+        self,
+        scenario: ScenarioBase,
+        base_url: str,
+        *,
+        workers: int = 0,
+        pins: dict[str, tuple[str, ...]] | None = None,
+    ) -> LoadPlan:
         return LoadPlan(
             scenario=scenario.name,
             base_url=base_url,
@@ -103,6 +110,8 @@ class Suite(FrozenModel):
             requests=tuple(r.spec() for r in self.requests),
             locustfile=self.locustfile,
             workers=workers,
+            pins=dict(pins or {}),
+            allowed_hosts=self.allowed_hosts,
         )
 
 

@@ -27,6 +27,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from perfenv.cli.engine import wire
+from perfenv.cli.engine.generator import pinning
 from perfenv.cli.engine.generator.run import Run
 from perfenv.cli.engine.generator.senders import BuiltinMix, LocustfileTasks, Sender
 
@@ -63,8 +64,12 @@ def _load_user_classes(path: str) -> list[type[Any]]:
         cls.host = PLAN["base_url"]
         if issubclass(cls, FastHttpUser):
             cls.network_timeout = cls.connection_timeout = PLAN["timeout_s"]
+            cls.max_redirects = 0  # a 3xx is the outcome, never followed
     return classes
 
+
+if PLAN["pins"]:  # before the user's file can look anything up
+    pinning.install(PLAN["pins"], PLAN["allowed_hosts"])
 
 # The master runs no users: it never loads the user's file.
 USER_CLASSES = (

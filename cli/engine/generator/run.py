@@ -51,6 +51,7 @@ class _Second:
     slot_waits: int = 0
     lag_ms: float = 0.0
     kinds: Counter[str] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)  # HTTP status -> responses
     hist: HdrHistogram | None = None
 
 
@@ -131,6 +132,9 @@ class Run:
             return  # not part of an arrival (a user's on_start)
         latency_us = round(response_time * 1000 + arrival.lag_s * 1e6)
         endpoint = self.sender.endpoint_of(request_type, name)
+        status = getattr(response, "status_code", 0) or 0
+        if status:
+            self.seconds[arrival.second].codes[str(status)] += 1
         self.record(arrival.second, endpoint, latency_us, classify(exception, response))
 
     @contextlib.contextmanager
@@ -166,6 +170,7 @@ class Run:
                     "errors": sec.errors,
                     "hist": _encode(sec.hist),
                     "kinds": dict(sec.kinds),
+                    "codes": dict(sec.codes),
                     "late": sec.late,
                     "dropped": sec.dropped,
                     "lag_ms": round(sec.lag_ms, 3),

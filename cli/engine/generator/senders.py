@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
+import requests
 from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import InterruptTaskSet, RescheduleTask, StopUser
 from locust.user.task import DefaultTaskSet, TaskSet
@@ -16,6 +17,11 @@ NO_REQUEST = "(arrival)"  # endpoint of an arrival failing outside any request i
 _IGNORED = (StopUser, InterruptTaskSet, RescheduleTask)
 
 Unmeasured = Callable[[], AbstractContextManager[None]]  # requests inside it are not arrivals
+
+
+def _no_redirects(*_args: Any, **_kwargs: Any) -> Iterator[Any]:
+    """requests.Session.resolve_redirects that follows nothing."""
+    return iter(())
 
 
 class BuiltinMix:
@@ -28,6 +34,7 @@ class BuiltinMix:
             host = plan["base_url"]
             network_timeout = connection_timeout = plan["timeout_s"]
             concurrency = slots
+            max_redirects = 0  # a 3xx is the outcome, never followed
 
         self.user = MixUser(environment)
         self.specs = plan["requests"]
@@ -72,6 +79,9 @@ class LocustfileTasks:
 
     def _new_user(self, cls: type[Any], unmeasured: Unmeasured) -> Any:
         user = cls(self.environment)
+        if isinstance(getattr(user, "client", None), requests.Session):  # HttpUser
+            # A 3xx is the outcome, never followed (FastHttpUser: max_redirects = 0).
+            user.client.resolve_redirects = _no_redirects
         user._perfenv_tasks = DefaultTaskSet(user)
         with unmeasured():  # set-up requests (a login) are not arrivals
             user.on_start()

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 import perfenv.cli.engine
 from perfenv.cli.compare import previous_release
+from perfenv.cli.engine import hosts
 from perfenv.cli.errors import BadInput
 from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.lifecycle.testrun import check_url, run_suite
@@ -116,7 +117,8 @@ def test_invalid_generator_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     "url", ["http://127.0.0.1:8080", "http://127.5.5.5", "http://localhost:1", "http://[::1]:80"]
 )
 def test_loopback_urls_are_allowed(url: str) -> None:
-    assert check_url(url) == url
+    pins = check_url(url)
+    assert len(pins) == 1 and all(hosts.address_allowed(a) for a in next(iter(pins.values())))
 
 
 @pytest.mark.parametrize("url", ["http://10.0.0.1", "https://example.com", "ftp://127.0.0.1"])
@@ -125,8 +127,22 @@ def test_other_urls_are_refused(url: str) -> None:
         check_url(url)
 
 
-def test_allowed_hosts_let_a_named_host_through() -> None:
-    assert check_url("https://perf.example.com/x", ("perf.example.com",))
+def test_allowed_hosts_let_a_named_host_or_its_network_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hosts, "resolve", lambda host, port=None: ("10.1.2.3",))
+    assert check_url("https://perf.example.com/x", ("perf.example.com",)) == {
+        "perf.example.com": ("10.1.2.3",)
+    }
+    assert check_url("https://perf.example.com/x", ("10.0.0.0/8",))
+    with pytest.raises(BadInput, match=r"perf.example.com resolves to 10.1.2.3: not loopback"):
+        check_url("https://perf.example.com/x", ("10.2.0.0/16", "other.example.com"))
+
+
+def test_a_localhost_name_is_resolved_like_any_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hosts, "resolve", lambda host, port=None: ("127.0.0.1", "203.0.113.9"))
+    with pytest.raises(BadInput, match=r"evil.localhost resolves to 203.0.113.9"):
+        check_url("http://evil.localhost:8080")
 
 
 def test_cli_refuses_a_non_loopback_url_with_exit_2(tmp_path: Path) -> None:
