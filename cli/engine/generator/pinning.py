@@ -21,6 +21,6 @@ from perfenv.cli.engine.hosts import Pins, guarded
 def install(pins: Pins, allowed_hosts: Iterable[str]) -> None:
     """Guard every lookup of this (gevent-patched) process."""
     lookup = guarded(gevent.socket.getaddrinfo, pins, allowed_hosts)
-    socket.getaddrinfo = lookup  # type: ignore[assignment]
+    socket.getaddrinfo = lookup
     gevent.socket.getaddrinfo = lookup
     gevent._socketcommon.getaddrinfo = lookup
