@@ -177,14 +177,14 @@ def run_suite(
         raise BadInput("--workers: must be >= 0")
     watch.check(suite.scenarios, probe)
     store = store or open_store()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    run_id, started_at = new_run_id(), _now()
     pins: Pins = {}
     if target_kind == URL_TARGET:  # a stack's own service_url needs no guard
         pins = check_url(base_url, suite.allowed_hosts)
         shape = shape or url_shape(base_url)
     mode = baseline or ("auto" if release is not None else "none")
     found = _baseline(mode, release, suite, (target_kind, shape), store)  # fails before any load
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_id, started_at = new_run_id(), _now()
 
     plans = {s.name: suite.plan(s, base_url, workers=workers, pins=pins) for s in suite.scenarios}
     runs: dict[str, list[Run]] = {}

@@ -121,6 +121,18 @@ def test_loopback_urls_are_allowed(url: str) -> None:
     assert len(pins) == 1 and all(hosts.address_allowed(a) for a in next(iter(pins.values())))
 
 
+@pytest.fixture
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """example.com resolves to a documentation address, without asking any resolver."""
+    real = hosts.resolve
+    monkeypatch.setattr(
+        hosts,
+        "resolve",
+        lambda host, port=None: ("203.0.113.10",) if host == "example.com" else real(host, port),
+    )
+
+
+@pytest.mark.usefixtures("public_dns")
 @pytest.mark.parametrize("url", ["http://10.0.0.1", "https://example.com", "ftp://127.0.0.1"])
 def test_other_urls_are_refused(url: str) -> None:
     with pytest.raises(BadInput, match="--url"):
@@ -145,6 +157,7 @@ def test_a_localhost_name_is_resolved_like_any_other(monkeypatch: pytest.MonkeyP
         check_url("http://evil.localhost:8080")
 
 
+@pytest.mark.usefixtures("public_dns")
 def test_cli_refuses_a_non_loopback_url_with_exit_2(tmp_path: Path) -> None:
     args = ["test", "--url", "https://example.com", "--suite", str(_suite_file(tmp_path))]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
