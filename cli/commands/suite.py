@@ -68,9 +68,7 @@ def test(
     if (url is None) == (stack is None):
         raise BadInput("give exactly one of --url or --stack")
     loaded = load_suite(suite)
-    base_url, kind = (
-        (url, URL_TARGET) if url is not None else service_url(stack or "", deps(ctx))
-    )
+    base_url, kind = (url, URL_TARGET) if url is not None else service_url(stack or "", deps(ctx))
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, TimeRemainingColumn(), console=stderr, transient=False) as bar:
         display = _Display(bar)
