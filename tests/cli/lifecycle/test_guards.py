@@ -115,7 +115,7 @@ def test_service_url_uses_the_registry_target() -> None:
     )
     open_store().put(registry_key("perf-x-abc123"), manifest.model_dump())
     use = lifecycle.Deps(target=get)
-    assert lifecycle.service_url("perf-x-abc123", use) == ("http://10.0.0.1", "fake")
+    assert lifecycle.service_url("perf-x-abc123", use) == ("http://10.0.0.1", "aws")
     assert asked == ["aws"]
     with pytest.raises(BadInput, match="no service_url output"):
         lifecycle.service_url("dev", use)
