@@ -10,6 +10,9 @@ Endpoints:
 - `POST /admin/stall?seconds=D[&after=A]`: stop answering for D seconds, A seconds from now.
 - `GET /admin/stats`: requests served per path, rejected (503), in flight, the most in flight.
 
+`error_fraction` of the `/items` and `/work` requests answer 500 after their work (injected
+errors: 1.0 makes an app that fails every request while its health check passes).
+
 `/items` and `/work` go through the concurrency limit: at most `concurrency` in service, up to
 `queue` more waiting (queueing makes latency climb past the knee), beyond that 503 at once.
 `stall_at` counts from the first request to a load endpoint, so that "a stall at second 4 of the
@@ -42,6 +45,7 @@ class ServiceConfig:
     queue: int = 64  # requests waiting for a slot beyond that; -1: no bound
     stall_at: float | None = None  # seconds after the first load request
     stall_for: float = 1.0
+    error_fraction: float = 0.0  # this share of /items and /work requests answers 500
     ready_file: Path | None = None
 
 
@@ -142,6 +146,8 @@ async def _load_endpoint(request: web.Request, work_ms: float, sleep_ms: float) 
         if slots is not None:
             slots.release()
     state.served[request.path] += 1
+    if state.config.error_fraction > 0 and random.random() < state.config.error_fraction:
+        return web.json_response({"error": "injected"}, status=500)
     return web.json_response({"path": request.path, "slept_ms": round(sleep_ms, 3)})
 
 

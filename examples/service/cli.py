@@ -26,12 +26,14 @@ def parse_args(argv: list[str] | None = None) -> ServiceConfig:
     add("--queue", type=int, default=64, help="requests waiting beyond that, then 503 (-1: any)")
     add("--stall-at", type=float, default=None, help="stall this many s after the first request")
     add("--stall-for", type=float, default=1.0, help="how long a stall lasts, s")
+    add("--error-fraction", type=float, default=0.0, help="share of /items answering 500")
     add("--ready-file", type=Path, default=None, help="write the 'listening on' line here")
     args = parser.parse_args(argv)
     if args.concurrency < 0:
         parser.error("--concurrency: must be >= 0")
-    if not 0.0 <= args.slow_fraction <= 1.0:
-        parser.error("--slow-fraction: must be between 0 and 1")
+    for flag in ("slow_fraction", "error_fraction"):
+        if not 0.0 <= getattr(args, flag) <= 1.0:
+            parser.error(f"--{flag.replace('_', '-')}: must be between 0 and 1")
     return ServiceConfig(
         host=args.host,
         port=args.port,
@@ -44,6 +46,7 @@ def parse_args(argv: list[str] | None = None) -> ServiceConfig:
         queue=args.queue,
         stall_at=args.stall_at,
         stall_for=args.stall_for,
+        error_fraction=args.error_fraction,
         ready_file=args.ready_file,
     )
 

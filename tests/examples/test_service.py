@@ -125,3 +125,12 @@ def test_parse_args_defaults_make_a_knee() -> None:
     config = parse_args(["--port", "0"])
     assert config.concurrency > 0 and config.queue >= 0  # a limit, so stress finds a knee
     assert config.stall_at is None
+
+
+def test_error_fraction_answers_500_while_health_passes() -> None:
+    with running_service("--error-fraction", "1", "--latency-ms", "1") as url:
+        assert _get(f"{url}/items") == (500, {"error": "injected"})
+        assert _get(f"{url}/work?ms=1")[0] == 500
+        assert _get(f"{url}/health")[0] == 200
+    with pytest.raises(SystemExit):
+        parse_args(["--error-fraction", "1.5"])
