@@ -96,7 +96,8 @@ def test_scale_outs_and_alarm_transitions_of_the_window(clients: Any, tmp_path: 
     )
     probe = Probe(clients, ["asg"], lambda _i: None, stack_alarms(clients, "perf-x", ["asg"]))
     probe.begin()
-    log = ActivityLog(tmp_path / f"perf-x{scaling_answers.SUFFIX}")
+    (tmp_path / "perf-x").mkdir()
+    log = ActivityLog(tmp_path / "perf-x" / scaling_answers.FILE)
     reason = (
         "At x a monitor alarm A in state ALARM triggered policy p"
         " changing the desired capacity from 2 to 3."

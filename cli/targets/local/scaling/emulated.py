@@ -1,6 +1,6 @@
 """What perfenv's emulator answers for EC2 Auto Scaling where moto has no answer:
 DescribeScalingActivities (moto always answers an empty list) from the activities the stacks'
-autoscalers record, one JSON-lines file per stack in a directory (`*.activities.jsonl`).
+autoscalers record: one JSON-lines file per stack, `<stacks dir>/<stack>/activities.jsonl`.
 
 Installed into the emulator's own process; only activities that happened are served.
 """
@@ -12,14 +12,14 @@ from typing import Any
 
 from perfenv.cli.targets.local.scaling.activities import ActivityLog
 
-SUFFIX = ".activities.jsonl"
+FILE = "activities.jsonl"
 _originals: list[tuple[Any, str, Any]] = []
 
 
 def activities(directory: Path, group: str | None, ids: list[str]) -> list[dict[str, Any]]:
     """Every recorded activity of `group` (all groups: None), in progress first, newest next."""
     found: list[dict[str, Any]] = []
-    for path in sorted(directory.glob(f"*{SUFFIX}")):
+    for path in sorted(directory.glob(f"*/{FILE}")):
         found += ActivityLog.read(path).describe(group, ids or None)
     found.sort(key=lambda a: ("EndTime" in a, -a["StartTime"].timestamp()))
     return found

@@ -16,6 +16,11 @@ from perfenv.cli.targets.local.scaling.activities import ActivityLog, launched, 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
+def _file(directory: Path, stack: str) -> Path:
+    (directory / stack).mkdir()
+    return directory / stack / emulated.FILE
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Path]:
     emulated.install(tmp_path)
@@ -27,8 +32,8 @@ def served(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_activities_of_two_stacks_served_per_group(served: Path) -> None:
-    one = ActivityLog(served / f"perf-a{emulated.SUFFIX}")
-    two = ActivityLog(served / f"perf-b{emulated.SUFFIX}")
+    one = ActivityLog(_file(served, "perf-a"))
+    two = ActivityLog(_file(served, "perf-b"))
     gone = one.add(lost("asg-a", "arn:a", "i-1", T0))
     one.finish(gone, T0 + timedelta(seconds=1))
     one.add(
@@ -52,7 +57,7 @@ def test_activities_of_two_stacks_served_per_group(served: Path) -> None:
 
 
 def test_without_the_patch_moto_answers_nothing(tmp_path: Path) -> None:
-    ActivityLog(tmp_path / f"x{emulated.SUFFIX}").add(lost("g", "arn", "i-1", T0))
+    ActivityLog(_file(tmp_path, "x")).add(lost("g", "arn", "i-1", T0))
     with mock_aws():
         client = boto3.client("autoscaling", region_name="eu-west-1")
         assert client.describe_scaling_activities()["Activities"] == []
