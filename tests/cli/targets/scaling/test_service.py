@@ -145,3 +145,30 @@ def test_a_scheduled_action_sets_the_bounds_when_due(aws: Any, tmp_path: Path) -
         "a scheduled action update of AutoScalingGroup constraints to min: 3, max: 4"
         in launch["Cause"]
     )
+
+
+def test_attach_makes_both_hooks_for_a_controller(aws: Any, tmp_path: Path) -> None:
+    from perfenv.cli.targets.local.scaling.hooks import attach
+
+    _tg, dimension = _stack(aws)
+    evaluator, autoscaler, hooks = attach(
+        aws,
+        groups=["asg"],
+        alarms=["perf-5xx-rate"],
+        time_scale=6,
+        run_dir=tmp_path,
+        journal=tmp_path / "telemetry.jsonl",
+    )
+    assert hooks == [evaluator.period, autoscaler.period]
+    assert "perf-5xx-rate" in evaluator.names and len(evaluator.names) == 3  # + the two it owns
+    base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    desired = [2]
+    for i in range(4):
+        start = base + timedelta(seconds=PERIOD * i)
+        _per_target(aws, dimension, start, 2800.0 / desired[-1])
+        for hook in hooks:
+            hook(int(start.timestamp()), PERIOD)
+        group = aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"][0]
+        desired.append(group["DesiredCapacity"])
+    assert desired[-1] == 3
+    assert (tmp_path / "activities.jsonl").exists()

@@ -1,0 +1,43 @@
+"""The alarm evaluator and the autoscaler, made for a local stack's controller.
+
+`attach` builds both for the stack's groups and alarms (creating the alarms target tracking
+owns) and returns the two period hooks in the order CloudWatch and Auto Scaling act: alarms
+first, then the scaling they call for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from perfenv.cli.targets.local.alarms.service import (
+    AlarmEvaluator,
+    ApiSource,
+    JournalPercentiles,
+    Routed,
+)
+from perfenv.cli.targets.local.scaling.activities import ActivityLog
+from perfenv.cli.targets.local.scaling.emulated import FILE
+from perfenv.cli.targets.local.scaling.service import Autoscaler
+
+PeriodHook = Callable[[int, int], Any]  # (period start epoch, period seconds)
+
+
+def attach(
+    clients: Callable[[str], Any],
+    *,
+    groups: list[str],
+    alarms: Iterable[str],
+    time_scale: float,
+    run_dir: Path,
+    journal: Path,
+) -> tuple[AlarmEvaluator, Autoscaler, list[PeriodHook]]:
+    """The evaluator, the autoscaler and their period hooks (evaluator first)."""
+    cloudwatch = clients("cloudwatch")
+    source = Routed(ApiSource(cloudwatch), JournalPercentiles(journal))
+    evaluator = AlarmEvaluator(cloudwatch, source, time_scale)
+    evaluator.watch(alarms)
+    autoscaler = Autoscaler(clients, groups, ActivityLog(run_dir / FILE), evaluator, time_scale)
+    autoscaler.setup()
+    return evaluator, autoscaler, [evaluator.period, autoscaler.period]
