@@ -19,6 +19,15 @@ TargetOpt = Annotated[
     typer.Option("--target", help="local or aws (default: PERFENV_TARGET, else local)."),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+MaxCostOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-cost",
+        min=0,
+        help="Cap in USD on the estimated cost, checked before anything is created "
+        "(a suite's max_cost_usd still applies: the lower cap wins).",
+    ),
+]
 TtlOpt = Annotated[str, typer.Option("--ttl", help="Expiry of the stack, e.g. 90m, 3h.")]
 DEFAULT_SUITE = Path("suites") / "release.yaml"  # under the project root
 
@@ -51,12 +60,15 @@ def up(
     target: TargetOpt = None,
     ttl: TtlOpt = lifecycle.DEFAULT_TTL,
     out: Annotated[Path | None, typer.Option(help="Also write the manifest here.")] = None,
+    max_cost: MaxCostOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Bring up an ephemeral perf stack (--release) or a long-lived stack (--stack)."""
     _one_of(release=release, stack=stack)
     if release is not None:
-        outcome = lifecycle.up_release(release, target, ttl, progress, deps(ctx), out_dir=out)
+        outcome = lifecycle.up_release(
+            release, target, ttl, progress, deps(ctx), out_dir=out, max_cost=max_cost
+        )
     else:
         assert stack is not None
         outcome = lifecycle.up_stack(stack, target, progress, deps(ctx))
@@ -105,6 +117,7 @@ def run(
         bool, typer.Option("--keep-on-failure", help="Keep a failed stack until its expiry.")
     ] = False,
     workers: Annotated[int | None, typer.Option(min=1, help="Locust workers.")] = None,
+    max_cost: MaxCostOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The ephemeral run: checks, up, suite, compare, and always teardown."""
@@ -118,6 +131,7 @@ def run(
         baseline=baseline,
         keep_on_failure=keep_on_failure,
         workers=workers,
+        max_cost=max_cost,
     )
     report = lifecycle.run(opts, progress, deps(ctx))
     finish(report.record(), fmt, report.exit_code, report.messages)

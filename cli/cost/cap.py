@@ -11,7 +11,7 @@ from dataclasses import replace
 from decimal import ROUND_CEILING, Decimal
 
 from perfenv.cli.cost.estimate import Estimate, estimate_environment
-from perfenv.cli.cost.money import cents, dec
+from perfenv.cli.cost.money import cents, dec, plain
 from perfenv.cli.cost.prices import PriceTable, load_prices
 from perfenv.cli.errors import BadInput
 from perfenv.cli.verdict.suite import Suite, planned_duration_s
@@ -56,10 +56,11 @@ def check_cost_cap(
 
 def check_cap(estimate: Estimate, cap: float | Decimal, name: str) -> Estimate:
     """The estimate with its cap; BadInput (exit 2) when the run can cost more than `cap`."""
-    if estimate.total_at_max > dec(cap):
+    limit = Decimal(plain(dec(cap)))  # 1000.0 from the command line reads 1000
+    if estimate.total_at_max > limit:
         raise BadInput(
-            f"estimated cost ${cents(estimate.total_at_max)} exceeds {name} ${dec(cap)} "
+            f"estimated cost ${cents(estimate.total_at_max)} exceeds {name} ${limit} "
             f"({estimate.stack}: {cents(estimate.hours)} h with the fleet at max size, "
             f"{estimate.region} prices of {estimate.price_date})"
         )
-    return replace(estimate, cap=dec(cap))
+    return replace(estimate, cap=limit)

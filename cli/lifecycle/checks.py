@@ -23,6 +23,7 @@ from perfenv.cli.project import home, perf_template, stack_file
 from perfenv.cli.state.manifest import now
 from perfenv.cli.state.store import Store
 from perfenv.infra.config import StackFile
+from perfenv.infra.tags import tag_key
 
 if TYPE_CHECKING:
     from perfenv.cli.cost.estimate import Estimate
@@ -59,14 +60,17 @@ def check_parity_cached(config: StackFile) -> None:
     passed.touch()
 
 
-def check_cost(config: StackFile, suite: Any, *, stack: str) -> Estimate | None:
-    """THE call site of the spend cap: BadInput (exit 2) when the run's estimate exceeds it.
+def check_cost(
+    config: StackFile, suite: Any, *, stack: str, cap_usd: float | None = None
+) -> Estimate | None:
+    """THE call site of the spend cap: BadInput (exit 2) when the run's estimate exceeds it
+    (`--max-cost`, or the suite's `max_cost_usd`: the lower one).
 
     Returns the estimate, for the run's cost record.
     """
     from perfenv.cli.cost.cap import check_cost_cap
 
-    return check_cost_cap(config, suite, stack=stack)
+    return check_cost_cap(config, suite, stack=stack, cap_usd=cap_usd)
 
 
 def check_baseline(baseline: str, suite: Any, store: Store, target: str) -> None:
@@ -89,24 +93,40 @@ def cost_section(estimate: Estimate | None) -> dict[str, Any] | None:
     return section
 
 
-def record_cost(store: Store, estimate: Estimate | None, *, release: str, target: str) -> None:
-    """The run's cost record (`costs/<stack>.json`), written before anything is created."""
+def record_cost(
+    store: Store, estimate: Estimate | None, *, release: str, target: str, tags: dict[str, str]
+) -> None:
+    """The run's cost record (`costs/<stack>.json`), written before anything is created, with
+    its owner and team (from its tags) for chargeback."""
     if estimate is None:
         return
     from perfenv.cli.cost.records import write_cost_record
 
-    write_cost_record(store, estimate=estimate, release=release, target=target, started_at=now())
+    write_cost_record(
+        store,
+        estimate=estimate,
+        release=release,
+        target=target,
+        started_at=now(),
+        owner=tags.get(tag_key("owner")),
+        team=tags.get(tag_key("team")),
+    )
 
 
-def ttl_estimate(config: StackFile, stack: str, ttl_s: float) -> Estimate | None:
-    """What a stack up for its whole TTL can cost (`perfenv up --release` has no suite)."""
+def ttl_estimate(
+    config: StackFile, stack: str, ttl_s: float, cap_usd: float | None = None
+) -> Estimate | None:
+    """What a stack up for its whole TTL can cost (`perfenv up --release` has no suite);
+    BadInput (exit 2) when that exceeds `--max-cost`."""
+    from perfenv.cli.cost.cap import check_cap
     from perfenv.cli.cost.estimate import estimate_environment
     from perfenv.cli.cost.prices import load_prices
 
     if config.environment is None:
         return None
     hours = (Decimal(ttl_s) / 3600).quantize(Decimal("0.01"))
-    return estimate_environment(stack, config.environment, hours, load_prices())
+    estimate = estimate_environment(stack, config.environment, hours, load_prices())
+    return estimate if cap_usd is None else check_cap(estimate, cap_usd, "--max-cost")
 
 
 def close_cost(store: Store, stack: str) -> None:

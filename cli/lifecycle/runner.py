@@ -45,6 +45,7 @@ class RunOptions:
     baseline: str = "auto"
     keep_on_failure: bool = False
     workers: int | None = None
+    max_cost: float | None = None  # --max-cost, USD; the suite's max_cost_usd also applies
     template: Path | None = None  # default: the project's perf template
 
 
@@ -82,11 +83,11 @@ def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
     template = load_template(opts.template)
     suite = use.load_suite(opts.suite)
     planned_s = use.planned_duration_s(suite)
+    stack = new_stack_name(opts.release)
+    estimate = use.check_cost(template, suite, stack=stack, cap_usd=opts.max_cost)
     use.check_parity(template)
     target = use.target(opts.target)
     target.preflight(template, progress)
-    stack = new_stack_name(opts.release)
-    estimate = use.check_cost(template, suite, stack=stack)
     check_ttl(ttl_s, planned_s, setup_margin_s(target.name))
     use.check_baseline(opts.baseline, suite, use.store(), target.name)
     return _Run(opts, use, target, template, suite, ttl_s, stack, estimate, progress).execute()
@@ -134,7 +135,9 @@ class _Run:
             # 2. The manifest, in the registry and the out dir, before anything is created.
             self.writer = ManifestWriter(store, manifest.model_copy(update={"tags": tags}))
             self.writer.write()
-            record_cost(store, self.estimate, release=self.opts.release, target=self.target.name)
+            record_cost(
+                store, self.estimate, release=self.opts.release, target=self.target.name, tags=tags
+            )
             self.progress(f"{self.stack}: manifest in {store.url} and {self.opts.out_dir}")
             with Heartbeat(self.writer):
                 created = self._steps(tags, manifest.expires_at)

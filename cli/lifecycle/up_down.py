@@ -48,13 +48,15 @@ def up_release(
     *,
     out_dir: Path | None = None,
     template_path: Path | None = None,
+    max_cost: float | None = None,
 ) -> Outcome:
     """`perfenv up --release R`: the first half of a run; the stack stays up until its expiry."""
     ttl_s = parse_ttl(ttl)
     template = load_template(template_path)
+    stack = new_stack_name(release)
+    estimate = ttl_estimate(template, stack, ttl_s, max_cost)
     target = use.target(target_name)
     target.preflight(template, progress)
-    stack = new_stack_name(release)
     policy = SignalPolicy()
     codes: list[int] = []
     messages: list[str] = []
@@ -74,9 +76,7 @@ def up_release(
         tags = run_tags(template, stack, release, manifest.expires_at)
         writer = ManifestWriter(store, manifest.model_copy(update={"tags": tags}))
         writer.write()
-        record_cost(
-            store, ttl_estimate(template, stack, ttl_s), release=release, target=target.name
-        )
+        record_cost(store, estimate, release=release, target=target.name, tags=tags)
         try:
             with policy.step("up"):
                 up = target.up(

@@ -165,3 +165,40 @@ def test_run_with_a_cap_below_the_estimate_exits_2_before_creating_anything(
     assert "exceeds max_cost_usd $0.05" in result.stderr
     assert open_store().keys() == []  # no manifest, no cost record
     assert emulator.running() is None  # the emulator was not even started
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--release", "1.0.0", "--max-cost", "0.01"],
+        ["up", "--release", "1.0.0", "--max-cost", "0.01"],
+    ],
+)
+def test_max_cost_below_the_estimate_exits_2_before_anything_is_created(
+    command: list[str], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from perfenv.cli.main import app
+    from perfenv.cli.targets.local import emulator
+
+    out = ["--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, [*command, "--target", "local", *out])
+
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip()
+    assert line.startswith("perfenv: estimated cost $") and "exceeds --max-cost $0.01 (" in line
+    assert len(line.splitlines()) == 1
+    assert open_store().keys() == []  # no manifest, no cost record
+    assert emulator.running() is None  # the emulator was not even started
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_under_max_cost_records_the_cap_with_its_estimate(tmp_path: Path) -> None:
+    suite = load_suite(_suite(tmp_path, cap=None))
+    estimate = check_cost_cap(environment_stack("perf"), suite, stack="perf-x", cap_usd=30)
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    record = write_cost_record(
+        open_store(), estimate=estimate, release="1", target="local", started_at=start
+    )
+    assert record["cap"] == "30" and record["estimate"]["cap"] == "30"

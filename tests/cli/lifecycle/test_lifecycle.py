@@ -56,7 +56,7 @@ def _deps(target: FakeTarget, suite_runner: FakeRunner, **changes: Any) -> lifec
         "planned_duration_s": lambda suite: suite.planned_s,
         "run_suite": suite_runner,
         "check_parity": lambda config: None,
-        "check_cost": lambda config, suite, stack: None,
+        "check_cost": lambda config, suite, stack, **_: None,
         "check_baseline": lambda baseline, suite, store, target: None,
         "wait_healthy": lambda url: None,
     }
@@ -210,7 +210,7 @@ def test_parity_failure_is_exit_1_before_anything(tmp_path: Path) -> None:
 
 
 def test_cost_cap_is_exit_2_before_anything(tmp_path: Path) -> None:
-    def too_dear(config: Any, suite: Any, stack: str) -> None:
+    def too_dear(config: Any, suite: Any, stack: str, **_: Any) -> None:
         raise BadInput("estimated cost $40.00 exceeds max_cost_usd $25")
 
     target = FakeTarget()
@@ -422,11 +422,14 @@ def test_reap_leaves_stacks_without_perfenv_tags_or_expiry(cli: Cli, fake: FakeT
 
 
 def test_an_ephemeral_up_is_a_costed_run_until_it_is_down(cli: Cli) -> None:
-    up = cli.invoke(["up", "--release", "3.1.0", "--ttl", "2h", "--format", "json"])
+    up = cli.invoke(
+        ["up", "--release", "3.1.0", "--ttl", "2h", "--max-cost", "1000", "--format", "json"]
+    )
     assert up.exit_code == 0, up.output
     stack = json.loads(up.stdout)["stack"]
     record = open_store().get(f"costs/{stack}.json")
     assert record is not None and record["release"] == "3.1.0"
+    assert (record["cap"], record["team"]) == ("1000", "performance") and record["owner"]
     assert record["estimate"]["hours"] == "2" and record.get("ended_at") is None
     assert cli.invoke(["down", "--stack", stack]).exit_code == 0
     closed = open_store().get(f"costs/{stack}.json")
