@@ -40,4 +40,20 @@ def attach(
     evaluator.watch(alarms)
     autoscaler = Autoscaler(clients, groups, ActivityLog(run_dir / FILE), evaluator, time_scale)
     autoscaler.setup()
-    return evaluator, autoscaler, [evaluator.period, autoscaler.period]
+    return evaluator, autoscaler, [guarded(evaluator.period), guarded(autoscaler.period)]
+
+
+def guarded(hook: PeriodHook) -> PeriodHook:
+    """The hook, its failures printed (to the controller's log) instead of raised: a period
+    the emulator could not answer is retried next period, and the fleet keeps running."""
+
+    def run(start: int, period_s: int) -> Any:
+        try:
+            return hook(start, period_s)
+        except Exception as exc:  # noqa: BLE001 - logged; the controller must keep the fleet
+            name = getattr(hook, "__qualname__", "hook")
+            print(f"controller: {name} failed: {' '.join(str(exc).split())}", flush=True)
+            return None
+
+    run.__qualname__ = getattr(hook, "__qualname__", "hook")
+    return run

@@ -159,7 +159,7 @@ def test_attach_makes_both_hooks_for_a_controller(aws: Any, tmp_path: Path) -> N
         run_dir=tmp_path,
         journal=tmp_path / "telemetry.jsonl",
     )
-    assert hooks == [evaluator.period, autoscaler.period]
+    assert [h.__qualname__ for h in hooks] == ["AlarmEvaluator.period", "Autoscaler.period"]
     assert "perf-5xx-rate" in evaluator.names and len(evaluator.names) == 3  # + the two it owns
     base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
     desired = [2]
@@ -172,3 +172,13 @@ def test_attach_makes_both_hooks_for_a_controller(aws: Any, tmp_path: Path) -> N
         desired.append(group["DesiredCapacity"])
     assert desired[-1] == 3
     assert (tmp_path / "activities.jsonl").exists()
+
+
+def test_a_failing_hook_is_logged_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
+    from perfenv.cli.targets.local.scaling.hooks import guarded
+
+    def broken(start: int, period_s: int) -> None:
+        raise RuntimeError("the emulator\nis busy")
+
+    guarded(broken)(0, 10)
+    assert "broken failed: the emulator is busy" in capsys.readouterr().out
