@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -188,15 +189,24 @@ def stop(force: bool = False) -> dict[str, Any]:
 
 def serve(pidfile: Path) -> None:
     from moto.backends import get_backend
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from perfenv.cli.targets.local import extensions
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the log
     # Warm up before listening: moto imports its backends lazily, and an import racing the
     # same import in a request thread can end in a _DeadlockError that kills this process.
     _warm(get_backend)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    # moto's ThreadedMotoServer, with perfenv's extensions in front of moto's app.
+    app = extensions.install(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = str(server.server_address[0]), int(server.server_address[1])
 
     def _exit(signum: int, frame: Any) -> None:
         data = _read_pidfile(pidfile)
