@@ -27,6 +27,8 @@ HEALTH_TIMEOUT_S = 30.0
 # must not leave it running unseen, so destroy and the leftovers check also look for the mark.
 STACK_ENV = "PERFENV_STACK"
 _POLL_S = 0.05
+CONTROLLER_MODULE = "perfenv.cli.targets.local.controller"
+CONTROLLER_STOP_S = 20.0  # it stops its balancers and app processes (5 s each at worst) first
 # The app processes this process started: kept so their exit status stays ours to read.
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -64,13 +66,16 @@ def launch(
 ) -> ProcessRecord:
     """Start one app process on a free port, detached; `wait_healthy` checks it."""
     port = free_port()
-    command = command_for(template, port)
-    log = log_dir / f"{label}-{port}.log"
     try:
-        env = {**os.environ, STACK_ENV: stack} if stack else None
-        proc = spawn_detached(command, log, cwd=root(), env=env)
+        return spawn(command_for(template, port), log_dir / f"{label}-{port}.log", port, stack)
     except OSError as exc:
-        raise InfraError(f"app.local_command {command[0]!r} cannot start: {exc}") from None
+        raise InfraError(f"app.local_command {template[0]!r} cannot start: {exc}") from None
+
+
+def spawn(command: list[str], log: Path, port: int = 0, stack: str | None = None) -> ProcessRecord:
+    """Start `command` detached, marked with the stack; OSError if it cannot start."""
+    env = {**os.environ, STACK_ENV: stack} if stack else None
+    proc = spawn_detached(command, log, cwd=root(), env=env)
     _children[proc.pid] = proc
     return ProcessRecord(
         pid=proc.pid, started=start_time(proc.pid) or "", port=port, command=command, log=str(log)
@@ -152,10 +157,21 @@ def marked(stack: str) -> list[int]:
 
 
 def stop_stack(stack: str, processes: list[ProcessRecord]) -> None:
-    """Stop the stack's recorded processes, then any marked one the record missed."""
+    """Stop the stack's controller first (it would replace what it sees die, and it stops what
+    it started), then the recorded processes, then any marked one the records missed."""
+    marks = marked(stack)
+    for pid in [p for p in marks if _is_controller(p)]:
+        terminate(pid, CONTROLLER_STOP_S)
     stop(processes)
     for pid in marked(stack):
         terminate(pid)
+
+
+def _is_controller(pid: int) -> bool:
+    try:
+        return CONTROLLER_MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def live_pids(stack: str, processes: list[ProcessRecord]) -> list[int]:

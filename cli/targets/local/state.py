@@ -7,6 +7,7 @@ what exists on record for `destroy`. Writes are atomic (temp file, then rename).
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,30 @@ class ProcessRecord(BaseModel):
     log: str
 
 
+class BalancerRecord(BaseModel):
+    """One listener's balancer process, as the stack's controller started it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    listener_arn: str
+    load_balancer_arn: str
+    target_group_arn: str
+    process: ProcessRecord  # its `port` is the listener's local port
+    control_port: int
+
+
+class ControllerState(BaseModel):
+    """What a stack's controller runs, written by the controller (`<stack>.controller.json`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str = "starting"  # starting | ready | stopping | stopped | failed
+    error: str | None = None
+    instances: dict[str, ProcessRecord] = Field(default_factory=dict)  # instance id -> app
+    balancers: list[BalancerRecord] = Field(default_factory=list)
+    healthy: dict[str, int] = Field(default_factory=dict)  # target group ARN -> healthy targets
+
+
 class StackState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,6 +82,7 @@ class StackState(BaseModel):
     outputs: dict[str, Any] = Field(default_factory=dict)
     processes: list[ProcessRecord] = Field(default_factory=list)
     worker: ProcessRecord | None = None  # the up's worker, while it may still be creating
+    controller: ProcessRecord | None = None  # the stack's controller (fleet, balancers, metrics)
     error: str | None = None
 
     def regions(self) -> set[str]:
@@ -100,6 +126,37 @@ def save(stack_state: StackState) -> None:
 
 def remove(stack: str) -> None:
     path_of(stack).unlink(missing_ok=True)
+    shutil.rmtree(stacks_dir() / stack, ignore_errors=True)
+
+
+def run_dir(stack: str) -> Path:
+    """The controller's files and its processes' logs: `stacks/<stack>/`."""
+    path = stacks_dir() / stack
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def controller_path(stack: str) -> Path:
+    return run_dir(stack) / "controller.json"
+
+
+def telemetry_path(stack: str) -> Path:
+    """One JSON line per second of the stack's server side (see `controller/journal.py`)."""
+    return run_dir(stack) / "telemetry.jsonl"
+
+
+def load_controller(stack: str) -> ControllerState | None:
+    try:
+        return ControllerState.model_validate_json(controller_path(stack).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def save_controller(stack: str, controller: ControllerState) -> None:
+    path = controller_path(stack)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(controller.model_dump_json(indent=1))
+    os.replace(tmp, path)
 
 
 def parse_expiry(tags: dict[str, str]) -> datetime | None:

@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.project import root
 from perfenv.cli.targets.base import Progress, StackInfo, UpResult
 from perfenv.cli.targets.local import emulator, fleet, state
+from perfenv.cli.targets.local.controller.spec import spec_for
 from perfenv.cli.targets.local.state import ResourceRecord, StackState
 from perfenv.infra.config import StackFile
 from perfenv.infra.project import PROJECT_ENV
@@ -21,7 +23,8 @@ from perfenv.infra.project import PROJECT_ENV
 WORKER_TIMEOUT_S = 300.0
 WORKER_STOP_TIMEOUT_S = 10.0
 DELETE_PASSES = 3  # a delete refused for a dependency is retried after the others
-APP_PROCESSES = 1
+CONTROLLER_READY_TIMEOUT_S = 60.0
+CONTROLLER_POLL_S = 0.05
 # Where to look for a stack whose state is gone: the shipped stacks' regions.
 FALLBACK_REGIONS = {"eu-west-1", "us-east-1"}
 
@@ -52,23 +55,14 @@ class LocalTarget:
         state.save(stack_state)
         app = config.environment.app if config.environment is not None else None
         try:
-            if app is not None:  # it starts while the program is evaluated; checked after
-                progress(f"starting the app: {' '.join(app.local_command)}")
-                stack_state.processes = [
-                    fleet.launch(
-                        app.local_command, state.stacks_dir(), f"{stack}-app{index}", stack
-                    )
-                    for index in range(APP_PROCESSES)
-                ]
-                state.save(stack_state)
             self._evaluate(stack, config, tags, endpoint, progress)
             stack_state = state.load(stack)
             if app is not None:
-                for proc in stack_state.processes:
-                    fleet.wait_healthy(proc, app.health_path)
-                url = f"http://127.0.0.1:{stack_state.processes[0].port}"
+                url = self._start_controller(
+                    stack_state, app.local_command, _region(config), progress
+                )
                 stack_state.outputs["service_url"] = url
-                progress(f"app healthy at {url}{app.health_path}")
+                progress(f"the fleet is in service behind the balancer at {url}")
             stack_state.status = "up"
             state.save(stack_state)
         except BaseException as exc:
@@ -134,6 +128,38 @@ class LocalTarget:
         if code != 0:
             raise InfraError(f"local up of {stack} failed: {_last_error(log_path)}")
 
+    def _start_controller(
+        self, stack_state: StackState, command: list[str], region: str, progress: Progress
+    ) -> str:
+        """Start the stack's controller; wait until its fleet is in service and healthy behind
+        the balancers. Returns the service's balancer URL."""
+        stack = stack_state.stack
+        spec = spec_for(stack, stack_state.endpoint, region, command, stack_state.resources)
+        spec_file = state.run_dir(stack) / "controller-spec.json"
+        spec_file.write_text(spec.to_json())
+        log = state.run_dir(stack) / "controller.log"
+        stack_state.controller = fleet.spawn(
+            [sys.executable, "-m", fleet.CONTROLLER_MODULE, str(spec_file)], log, 0, stack
+        )
+        state.save(stack_state)
+        progress(f"starting the fleet and balancers (controller pid {stack_state.controller.pid})")
+        deadline = time.monotonic() + CONTROLLER_READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            controller = state.load_controller(stack)
+            if controller is not None and controller.status == "ready":
+                if not controller.balancers:
+                    raise InfraError(f"{stack}: no load balancer listener forwards to the app")
+                return f"http://127.0.0.1:{controller.balancers[0].process.port}"
+            if controller is not None and controller.status == "failed":
+                raise InfraError(f"{stack}: the stack's controller failed: {controller.error}")
+            if not fleet.alive(stack_state.controller):
+                raise InfraError(f"{stack}: the stack's controller exited; see {log}")
+            time.sleep(CONTROLLER_POLL_S)
+        raise InfraError(
+            f"{stack}: the fleet was not in service and healthy within "
+            f"{CONTROLLER_READY_TIMEOUT_S:.0f}s; see {log}"
+        )
+
     # --- destroy ----------------------------------------------------------------------------
 
     def destroy(self, stack: str, progress: Progress) -> None:
@@ -147,15 +173,16 @@ class LocalTarget:
             stack_state = state.load(stack)
         stack_state.status = "destroying"
         state.save(stack_state)
-        if stack_state.processes:
-            progress(f"stopping {len(stack_state.processes)} app process(es)")
+        live = fleet.live_pids(stack, stack_state.processes)
+        if live:
+            progress(f"stopping the stack's {len(live)} process(es): controller, balancers, apps")
         fleet.stop_stack(stack, stack_state.processes)
-        live = emulator.endpoint()
-        if live != stack_state.endpoint:
+        endpoint = emulator.endpoint()
+        if endpoint != stack_state.endpoint:
             # The emulator that held this stack is gone, and its resources with its memory.
             progress("the emulator that held this stack is gone; nothing left to delete there")
         else:
-            self._delete_all(stack_state, live, progress)
+            self._delete_all(stack_state, endpoint, progress)
         stack_state.status = "destroyed"
         state.save(stack_state)
 
@@ -230,8 +257,6 @@ class LocalTarget:
         state.remove(stack)
         logs = state.stacks_dir()
         (logs / f"{stack}.worker.log").unlink(missing_ok=True)
-        for path in logs.glob(f"{stack}-app*.log"):
-            path.unlink(missing_ok=True)
 
 
 def delete_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
