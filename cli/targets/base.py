@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.infra.config import StackFile
 
 Progress = Callable[[str], None]  # one human-readable step, for stderr
@@ -56,4 +57,8 @@ class Target(Protocol):
 
     def remove(self, stack: str) -> None:
         """Forget the (destroyed) stack's state."""
+        ...
+
+    def telemetry(self, stack: str) -> TelemetryReader | None:
+        """The server side of `stack` (balancer, fleet) for a run's report; None if it has none."""
         ...

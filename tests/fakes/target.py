@@ -107,6 +107,9 @@ class FakeTarget:
             )
         return infos
 
+    def telemetry(self, stack: str) -> Any:
+        return None
+
     def leftovers(self, stack: str) -> list[str]:
         self.calls.append(f"leftovers {stack}")
         left: list[str] = self._load().get(stack, {}).get("resources", [])

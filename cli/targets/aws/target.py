@@ -20,6 +20,7 @@ from perfenv.cli.targets.aws.clients import ClientFactory, boto_client
 from perfenv.cli.targets.aws.retries import T, retry
 from perfenv.cli.targets.base import Progress, StackInfo, UpResult
 from perfenv.cli.targets.probe import Probe, stack_alarms, stack_groups
+from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.infra.config import StackFile
 
 EXPIRES_TAG = "perfenv:expires-at"
@@ -175,6 +176,17 @@ class AwsTarget:
     def leftovers(self, stack: str) -> list[str]:
         found = tag_sweep.tagged(self.client, stack, self.region(stack))
         return [f"{kind} {ident}" for kind, ident in found]
+
+    def telemetry(self, stack: str) -> TelemetryReader | None:
+        from perfenv.cli.targets.aws.telemetry import CloudWatchTelemetry
+
+        outputs = self.outputs(stack)
+        alb, asg = outputs.get("alb_arn"), outputs.get("asg_name")
+        if not alb or not asg:
+            return None
+        region = self.region(stack)
+        self.check_account(region)
+        return CloudWatchTelemetry(self.client, region, str(alb), str(asg))
 
     def remove(self, stack: str) -> None:
         self.automation.remove_stack(stack, self.work_dir(stack))

@@ -17,6 +17,7 @@ from perfenv.cli.targets.base import Progress, StackInfo, UpResult
 from perfenv.cli.targets.local import emulator, fleet, state
 from perfenv.cli.targets.local.controller.spec import spec_for
 from perfenv.cli.targets.local.state import ResourceRecord, StackState
+from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.infra.config import StackFile
 from perfenv.infra.project import PROJECT_ENV
 
@@ -252,6 +253,13 @@ class LocalTarget:
             records = stack_state.resources if stack_state else []
             found += leftovers.in_emulator(live, stack, regions or FALLBACK_REGIONS, records)
         return found
+
+    def telemetry(self, stack: str) -> TelemetryReader | None:
+        from perfenv.cli.targets.local.telemetry import JournalTelemetry
+
+        if not state.exists(stack) or state.load(stack).controller is None:
+            return None
+        return JournalTelemetry(state.telemetry_path(stack))
 
     def remove(self, stack: str) -> None:
         state.remove(stack)
