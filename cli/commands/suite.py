@@ -15,6 +15,12 @@ from perfenv.cli.render import Format
 from perfenv.cli.state.results import URL_TARGET
 
 
+def _telemetry(stack: str) -> Any:
+    from perfenv.cli.targets import resolve_telemetry
+
+    return resolve_telemetry(stack)
+
+
 class _Display:
     """A rich progress bar per scenario run on stderr, fed by the run's callbacks."""
 
@@ -83,6 +89,7 @@ def test(
             target_kind=kind,
             progress=display.message,
             tick=display.tick,
+            server=_telemetry(stack) if stack is not None else None,
         )
     from perfenv.cli.reports.markdown import verdict_rows
 

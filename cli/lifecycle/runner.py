@@ -184,6 +184,7 @@ class _Run:
                     shape=environment_shape(config.environment),
                     extra=self._extra(tags, up),
                     progress=self.progress,
+                    server=self.target.telemetry(self.stack),
                 )
             report.exit_code = int(outcome.exit_code)
             report.verdict = str(getattr(outcome, "verdict", "") or "")

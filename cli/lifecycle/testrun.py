@@ -8,6 +8,7 @@ decides what to print. Progress goes through callbacks so that this layer stays 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from perfenv.cli.program.shape import url_shape
 from perfenv.cli.state.results import URL_TARGET, put_results
 from perfenv.cli.state.store import Store, open_store
 from perfenv.cli.targets.probe import Probe
+from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.cli.verdict.judge import exit_code, judge_suite
 from perfenv.cli.verdict.measurement import (
     GeneratorHealth,
@@ -32,7 +34,7 @@ from perfenv.cli.verdict.measurement import (
     ScenarioMeasurement,
     Window,
 )
-from perfenv.cli.verdict.results import build_results, write_results
+from perfenv.cli.verdict.results import build_results, server_section, write_results
 from perfenv.cli.verdict.suite import Suite, load_suite, planned_duration_s
 
 __all__ = ["SuiteOutcome", "Tick", "check_url", "load_suite", "planned_duration_s", "run_suite"]
@@ -146,6 +148,19 @@ def _baseline(
     return resolve(baseline, store, suite.name, kind, fingerprint)
 
 
+def _server(
+    reader: TelemetryReader, windows: list[tuple[str, int, list[Run], float, float]]
+) -> dict[str, Any]:
+    """Each scenario run's window (from its start to the end of its drain), as the server saw it."""
+    reader.settle(max(end for *_, end in windows))
+    return server_section(
+        [
+            (name, attempt, measured[0].started_at if measured else "", reader.read(start, end))
+            for name, attempt, measured, start, end in windows
+        ]
+    )
+
+
 def run_suite(
     suite: Suite,
     base_url: str,
@@ -162,12 +177,15 @@ def run_suite(
     tick: Callable[[Tick], None] | None = None,
     store: Store | None = None,
     probe: Probe | None = None,
+    server: TelemetryReader | None = None,
 ) -> SuiteOutcome:
     """Run every scenario `repeat` times against `base_url`; judge, compare, report, store.
 
     `target_kind` (local, aws, or url) and `shape` (`perfenv.cli.program.shape`; for a URL, its
     origin) are stored with the results and select the baseline. `probe` watches the stack's
-    environment during each scenario (scale and failover scenarios need one)."""
+    environment during each scenario (scale and failover scenarios need one). `server`: the
+    stack's telemetry, read for each scenario run's window into results.json's `server` section
+    (what the balancer and the fleet saw beside what the client saw)."""
     say = progress or (lambda _message: None)
     if release is not None:
         check_release(release)
@@ -189,6 +207,7 @@ def run_suite(
     plans = {s.name: suite.plan(s, base_url, workers=workers, pins=pins) for s in suite.scenarios}
     runs: dict[str, list[Run]] = {}
     watching = watch.Watch(probe, say)
+    windows: list[tuple[str, int, list[Run], float, float]] = []
     for scenario in watch.ordered(suite.scenarios):
         plan = plans[scenario.name]
         for attempt in range(1, repeat + 1):
@@ -218,11 +237,16 @@ def run_suite(
                         )
                     )
 
+            begun = time.time()
             measured = _measure(suite, plan, out_dir, attempt, on_window)
             watching.end(scenario, measured)
             runs.setdefault(scenario.name, []).extend(measured)
+            windows.append((scenario.name, attempt, measured, begun, time.time()))
 
     verdict = judge_suite(suite, runs, watching.events)
+    if server is not None and windows:
+        say("reading the server side (balancer, fleet) for each scenario")
+        extra = {**(extra or {}), "server": _server(server, windows)}
     finished_at = _now()
 
     doc = build_results(

@@ -28,7 +28,7 @@ from perfenv.cli.verdict.measurement import (
 from perfenv.cli.verdict.stats import latency_stats, merged
 from perfenv.cli.verdict.suite import Suite
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: the optional `server` section
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")  # docs/ links to it
 
 
@@ -155,10 +155,30 @@ def build_results(
             for v in verdict.scenarios
         ],
     }
-    for key in ("environment", "cost", "comparison"):
+    for key in ("environment", "cost", "comparison", "server"):
         if extra and extra.get(key) is not None:
             doc[key] = extra[key]
     return doc
+
+
+def server_section(reads: list[tuple[str, int, str, dict[str, Any]]]) -> dict[str, Any]:
+    """results.json's `server` section from a telemetry reader's answers, one per scenario run
+    ((scenario, attempt, the client's started_at, answer)). Each point gains `t`, seconds since
+    the client's start of that scenario run, so both sides share one time axis."""
+    from datetime import datetime
+
+    entries = []
+    for scenario, attempt, started_at, answer in reads:
+        zero = datetime.fromisoformat(started_at).timestamp() if started_at else None
+        series = [
+            {**point, "t": int(point["at"] - zero) if zero is not None else None}
+            for point in answer["series"]
+        ]
+        entries.append(
+            {"scenario": scenario, "run": attempt, "totals": answer["totals"], "series": series}
+        )
+    source = reads[0][3] if reads else {"source": "none", "period_s": 0}
+    return {"source": source["source"], "period_s": source["period_s"], "scenarios": entries}
 
 
 def write_results(doc: dict[str, Any], path: Path) -> None:

@@ -185,6 +185,19 @@ def _registry() -> list[str]:
     return open_store().keys("runs/")
 
 
+def _assert_server_side(results: dict[str, Any]) -> None:
+    """Over each scenario's window the balancer counted what the client sent (within 1%), and
+    CPU per instance and the in-service count are there."""
+    server = results["server"]
+    assert server["source"] == "balancer"
+    for scenario in results["scenarios"]:
+        (run,) = [r for r in server["scenarios"] if r["scenario"] == scenario["name"]]
+        sent = sum(w["sent"] for r in scenario["runs"] for w in r["windows"])
+        assert abs(run["totals"]["requests"] - sent) <= 0.01 * sent, (run["totals"], sent)
+        assert any(len(p["cpu"]) == 2 for p in run["series"])
+        assert {p["in_service"] for p in run["series"]} == {2}
+
+
 def test_two_runs_at_once_then_a_later_release_compares_with_the_first(tmp_path: Path) -> None:
     suite = _suite(tmp_path, "tiny", "3s")
     outs = {r: tmp_path / f"out-{r}" for r in ("1.0.0", "2.0.0", "2.1.0")}
@@ -200,6 +213,8 @@ def test_two_runs_at_once_then_a_later_release_compares_with_the_first(tmp_path:
         assert {"results.json", "junit.xml", "summary.md", "report.html", "manifest.json"} <= names
         assert json.loads((outs[release] / "manifest.json").read_text())["status"] == "done"
         assert _aws_leftovers(records[0]["stack"]) == []
+        _assert_server_side(json.loads((outs[release] / "results.json").read_text()))
+        assert "CPU per instance" in (outs[release] / "report.html").read_text()
 
     later = _perfenv(
         "run",
