@@ -10,6 +10,7 @@ from typing import Any
 
 from perfenv.cli.render import Format, render
 from perfenv.cli.reports import events
+from perfenv.cli.reports import server as server_report
 from perfenv.cli.reports.markdown import (
     analysis_lines,
     budget_rows,
@@ -73,13 +74,20 @@ def _distribution(scenario: dict[str, Any]) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-def scenario_figure(scenario: dict[str, Any], salt: str) -> str:
+def scenario_figure(
+    scenario: dict[str, Any],
+    salt: str,
+    server: list[dict[str, Any]] | None = None,
+    period_s: int = 1,
+) -> str:
     import matplotlib
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt, "font.size": 9}):
-        fig = Figure(figsize=(11, 6.2))
-        (rate_ax, lat_ax), (err_ax, dist_ax) = fig.subplots(2, 2)
+        rows = 3 if server else 2
+        fig = Figure(figsize=(11, 3.1 * rows))
+        grid = fig.subplots(rows, 2)
+        (rate_ax, lat_ax), (err_ax, dist_ax) = grid[0], grid[1]
         plan = scenario["plan"]
         warmup = plan["warmup_s"]
         rates = plan["rates"]
@@ -143,6 +151,9 @@ def scenario_figure(scenario: dict[str, Any], salt: str) -> str:
         ticks = [-math.log10(1 - p / 100) for p in _PERCENTILE_TICKS]
         dist_ax.set_xticks(ticks, [f"{p:g}%" for p in _PERCENTILE_TICKS])
         dist_ax.set_title("latency by percentile (ms, steady state)")
+        if server:
+            axes = {"rate": rate_ax, "latency": lat_ax, "cpu": grid[2][0], "fleet": grid[2][1]}
+            server_report.draw(axes, server, period_s)
         for ax in (rate_ax, lat_ax, err_ax):
             handles, _labels = ax.get_legend_handles_labels()
             if handles:
@@ -205,7 +216,7 @@ def report_html(doc: dict[str, Any]) -> str:
     budgets = budget_rows(doc, icons=False)
     if budgets:
         body.append(_verdict_table(budgets, "Budgets (steady state)"))
-    notes = analysis_lines(doc)
+    notes = analysis_lines(doc) + server_report.gap_notes(doc)
     if notes:
         items = "".join(f"<li>{html.escape(n.replace('**', ''))}</li>" for n in notes)
         body.append(f"<ul>{items}</ul>")
@@ -216,12 +227,21 @@ def report_html(doc: dict[str, Any]) -> str:
         note = environment_note(comparison)
         if note:
             body.append(f"<p>{html.escape(note)}</p>")
+    if doc.get("server"):
+        section = doc["server"]
+        title = f"Server side ({section['source']}, {section['period_s']} s periods)"
+        body.append(render(server_report.totals_rows(doc), Format.html, title=title))
     if doc.get("cost"):
         body.append(_section("Cost", _cost(doc["cost"])))
     for i, scenario in enumerate(doc["scenarios"]):
         if not any(run.get("windows") for run in scenario["runs"]):
             continue
-        svg = scenario_figure(scenario, salt=f"{doc['run_id']}-{i}")
+        svg = scenario_figure(
+            scenario,
+            salt=f"{doc['run_id']}-{i}",
+            server=server_report.runs_of(doc, scenario["name"]),
+            period_s=(doc.get("server") or {}).get("period_s", 1),
+        )
         body.append(
             _section(
                 f"{scenario['name']} ({scenario['kind']})",
