@@ -10,15 +10,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from perfenv.cli.commands import app, deps, emit, handled, stderr
 from perfenv.cli.errors import BadInput
-from perfenv.cli.lifecycle import service_url
+from perfenv.cli.lifecycle import service_url, stack_telemetry
 from perfenv.cli.render import Format
 from perfenv.cli.state.results import URL_TARGET
-
-
-def _telemetry(stack: str) -> Any:
-    from perfenv.cli.targets import resolve_telemetry
-
-    return resolve_telemetry(stack)
 
 
 class _Display:
@@ -89,7 +83,7 @@ def test(
             target_kind=kind,
             progress=display.message,
             tick=display.tick,
-            server=_telemetry(stack) if stack is not None else None,
+            server=stack_telemetry(stack, deps(ctx)) if stack is not None else None,
         )
     from perfenv.cli.reports.markdown import verdict_rows
 

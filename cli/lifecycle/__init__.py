@@ -29,7 +29,14 @@ from perfenv.cli.lifecycle.checks import (
 )
 from perfenv.cli.lifecycle.cleanup import Teardown, teardown, teardown_message
 from perfenv.cli.lifecycle.deps import Deps, TargetFactory
-from perfenv.cli.lifecycle.ephemeral import Ephemeral, list_ephemeral, reap, service_url, stacks
+from perfenv.cli.lifecycle.ephemeral import (
+    Ephemeral,
+    list_ephemeral,
+    reap,
+    service_url,
+    stack_telemetry,
+    stacks,
+)
 from perfenv.cli.lifecycle.guards import not_production
 from perfenv.cli.lifecycle.naming import (
     PROJECT,
@@ -79,6 +86,7 @@ __all__ = [
     "run",
     "run_tags",
     "service_url",
+    "stack_telemetry",
     "setup_margin_s",
     "stacks",
     "target_for",

@@ -24,6 +24,7 @@ from perfenv.cli.state.manifest import (
 )
 from perfenv.cli.state.signals import SignalPolicy
 from perfenv.cli.targets.base import Progress, StackInfo
+from perfenv.cli.targets.telemetry import TelemetryReader
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +129,14 @@ def service_url(stack: str, use: Deps) -> tuple[str, str]:
     if not isinstance(url, str) or not url:
         raise BadInput(f"stack {stack}: no service_url output (is it up on target {target.name}?)")
     return url, target.name
+
+
+def stack_telemetry(stack: str, use: Deps) -> TelemetryReader | None:
+    """The server side (balancer, fleet) of a stack that is up, read through its target."""
+    recorded = use.store().get(registry_key(stack))
+    manifest = Manifest.model_validate(recorded) if recorded is not None else None
+    target = target_for(manifest, use) if manifest is not None else use.target(None)
+    return target.telemetry(stack)
 
 
 def stacks(target_name: str | None, expired: bool, use: Deps) -> list[dict[str, Any]]:
