@@ -114,8 +114,12 @@ def _burndown_axes(ax: Axes, row: dict[str, Any]) -> None:
     ax.set_xlim(1, end_day + 1)
     ax.set_ylim(0, top * 1.25)
     to_date = row["month_to_date_usd"]
-    used = f" ({float(to_date) / budget:.0%})" if isinstance(to_date, Decimal) else ""
-    ax.set_title(f"{row['environment']}: {to_date} of {row['budget_usd']} USD{used}", fontsize=9)
+    spent = (
+        f"{to_date} of {row['budget_usd']} USD ({float(to_date) / budget:.0%})"
+        if isinstance(to_date, Decimal)
+        else f"no spend data; budget {row['budget_usd']} USD"
+    )
+    ax.set_title(f"{row['environment']}: {spent}", fontsize=9)
     ax.tick_params(labelsize=7)
     ax.set_xlabel(f"day of {row['month_end'][:7]}", fontsize=7)
     ax.set_ylabel("USD", fontsize=7)

@@ -32,8 +32,13 @@ def forecast(
     actual: Decimal | Gap,
     first: date,
     today: date,
+    complete: Decimal | None = None,
 ) -> Forecast:
-    """The month's forecast: Cost Explorer's where offered, else a linear run-rate one."""
+    """The month's forecast: Cost Explorer's where offered, else a linear run-rate one.
+
+    `complete` is the spend of the whole days before `today` where Cost Explorer gave them by
+    day: the run-rate then leaves out today's partial spend (it would inflate the rate).
+    """
     end = next_month(first)
     if today >= end:
         return Forecast(actual, "month complete")
@@ -56,4 +61,5 @@ def forecast(
     elapsed = (today - first).days  # whole days with data; today's is still coming in
     if elapsed <= 0:
         return Forecast(Gap(f"too early in the month for a run-rate ({answer.reason})"), "")
-    return Forecast(cents(actual * days / elapsed), linear_method(elapsed, days))
+    rate = (actual if complete is None else complete) / elapsed
+    return Forecast(max(actual, cents(rate * days)), linear_method(elapsed, days))

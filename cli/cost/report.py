@@ -155,7 +155,8 @@ def build_report(
         budget = budget_map.get(env.name)
         budget_usd = cents(budget.limit) if budget else cents(dec(env.budgets.monthly_usd))
         actual = spend.environment(label(first), env.name)
-        projected = forecast(clients, asker, env.name, actual, first, today)
+        complete = spend.before(label(first), env.name, today)
+        projected = forecast(clients, asker, env.name, actual, first, today, complete)
         flags = budget_flags(env, budget_usd, actual, projected.amount, budget)
         if flags and flags[0] in ("OVER BUDGET", "FORECAST OVER BUDGET"):
             report.flagged.append(env.name)

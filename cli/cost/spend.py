@@ -104,6 +104,13 @@ class Spend:
             return Gap(f"no daily Cost Explorer data for {month}")
         return {day: spend.get(env, Decimal(0)) for day, spend in sorted(found.days.items())}
 
+    def before(self, month: str, env: str, day: date) -> Decimal | None:
+        """The environment's spend on the days before `day`; None without daily data."""
+        daily = self.daily(month, env)
+        if isinstance(daily, Gap):
+            return None
+        return sum((v for d, v in daily.items() if d < day.isoformat()), Decimal(0))
+
     def _tagged(
         self, month: str, tag: str, value: str, by: Callable[[MonthSpend], dict[str, Decimal]]
     ) -> Decimal | Gap:

@@ -4,10 +4,13 @@ declare budgets and alarms the way the cost stack and the environment stacks do.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,29 @@ from perfenv.infra.config import StackFile, load_all
 ACCOUNT = "123456789012"
 ALWAYS_NOTIFY_ACTUAL = (80.0, 100.0)  # as infra/cost_guardrails.py declares them
 FORECAST_NOTIFY = 100.0
+
+
+def screenshot(page: Path, png: Path) -> bool:
+    """Headless Chromium's screenshot of the page, when Chromium is installed."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return False
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--screenshot={png}",
+            "--window-size=1280,1500",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return png.exists()
 
 
 def _free_port() -> int:

@@ -4,8 +4,6 @@ which is rendered to PNG and kept with the test's artefacts to be looked at."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +15,13 @@ from perfenv.cli.cost.money import Gap
 from perfenv.cli.cost.output import html_page, report_text
 from perfenv.cli.cost.report import CostReport, build_report
 from perfenv.cli.render import Format
-from tests.cli.cost.conftest import NOW, ce_day, declare_budgets, inject_cost_and_usage
+from tests.cli.cost.conftest import (
+    NOW,
+    ce_day,
+    declare_budgets,
+    inject_cost_and_usage,
+    screenshot,
+)
 
 DAILY = {("dev", "dev"): "9.5", ("staging", "staging"): "40", ("perf", "perf-1-0-0-aaaaaa"): "2"}
 
@@ -78,29 +82,6 @@ def test_no_daily_data_is_said_in_the_row_and_the_panel(clients: Clients) -> Non
     assert "no Cost Explorer data" in html_page(report)
 
 
-def _screenshot(page: Path, png: Path) -> bool:
-    """Headless Chromium's screenshot of the page, when Chromium is installed."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        return False
-    subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            f"--screenshot={png}",
-            "--window-size=1280,1500",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return png.exists()
-
-
 def test_html_draws_a_burndown_per_environment_kept_as_png(
     clients: Clients, emulator: str, tmp_path: Path
 ) -> None:
@@ -132,9 +113,19 @@ def test_html_draws_a_burndown_per_environment_kept_as_png(
     figure_png = tmp_path / "burndown-figure.png"
     figure.savefig(figure_png, dpi=110)
     shot = tmp_path / "cost-report-screenshot.png"
-    taken = _screenshot(page, shot)
+    taken = screenshot(page, shot)
     print(f"\nburn-down figure: {figure_png}\npage screenshot: {shot if taken else 'no chromium'}")
     assert figure_png.stat().st_size > 10_000
     if not taken:
         pytest.skip("no chromium: the page was not screenshotted (the figure PNG was kept)")
     assert shot.stat().st_size > 10_000
+
+
+def test_the_linear_forecast_leaves_out_todays_partial_day(clients: Clients, emulator: str) -> None:
+    days = [ce_day(f"2026-11-{d:02d}", {("dev", "dev"): "10"}) for d in range(1, 27)]
+    days.append(ce_day("2026-11-27", {("dev", "dev"): "4"}))  # today, still coming in
+    inject_cost_and_usage(emulator, {"ResultsByTime": days})
+    dev = next(r for r in build_report(clients, now=NOW).burndown if r["environment"] == "dev")
+
+    assert dev["month_to_date_usd"] == Decimal("264.00")
+    assert dev["forecast_usd"] == Decimal("300.00")  # 260 over 26 whole days, for 30

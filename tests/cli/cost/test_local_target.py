@@ -16,7 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 from perfenv.cli.main import app
-from tests.cli.cost.conftest import ce_month, environment_files, inject_cost_and_usage
+from tests.cli.cost.conftest import (
+    ce_day,
+    ce_month,
+    environment_files,
+    inject_cost_and_usage,
+    screenshot,
+)
 
 emulator = pytest.importorskip("perfenv.cli.targets.local.emulator")
 runner = CliRunner()
@@ -81,3 +87,84 @@ def test_report_on_the_local_target_lists_every_environment_as_declared(
     assert {k: v["actual_usd"] for k, v in parsed.items()} == {
         k: v["actual_usd"] for k, v in rows.items()
     }
+
+
+@pytest.fixture
+def two_runs() -> Iterator[tuple[str, str, str]]:
+    """Two ephemeral runs up and down on the local target: (emulator endpoint, first, second)."""
+    stacks: list[str] = []
+    try:
+        for _ in range(2):
+            up = runner.invoke(
+                app,
+                [
+                    "up",
+                    "--release",
+                    "1.0.0",
+                    "--target",
+                    "local",
+                    "--ttl",
+                    "1h",
+                    "--format",
+                    "json",
+                ],
+            )
+            assert up.exit_code == 0, up.output
+            stacks.append(json.loads(up.stdout)["stack"])
+            down = runner.invoke(app, ["down", "--stack", stacks[-1], "--target", "local"])
+            assert down.exit_code == 0, down.output
+        endpoint = emulator.endpoint()
+        assert endpoint is not None
+        yield endpoint, stacks[0], stacks[1]
+    finally:
+        runner.invoke(app, ["local", "stop", "--force"])
+
+
+def test_runs_estimate_against_billed_on_the_local_target(
+    two_runs: tuple[str, str, str], tmp_path: Path
+) -> None:
+    endpoint, billed, unbilled = two_runs
+    today = datetime.now(UTC).date()
+    days = [
+        ce_day(
+            today.replace(day=d).isoformat(),
+            {("perf", billed): "1.234", ("dev", "dev"): "9.5"}
+            if d == today.day
+            else {("dev", "dev"): "9.5"},
+        )
+        for d in range(1, today.day + 1)
+    ]
+    inject_cost_and_usage(endpoint, {"ResultsByTime": days})
+
+    result = runner.invoke(app, ["cost", "report", "--target", "local", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    runs = {r["stack"]: r for r in data["runs"]}
+    first, second, total = runs[billed], runs[unbilled], runs["TOTAL"]
+    assert first["actual_usd"] == "1.23" and first["billing"].startswith("billed so far")
+    estimate = Decimal(first["estimated_usd"])
+    assert Decimal(first["difference_usd"]) == Decimal("1.23") - estimate
+    assert first["team"] == "performance" and first["environment"] == "perf"
+    assert second["actual_usd"].startswith(
+        "n/a: not billed yet (Cost Explorer shows spend up to 24 h"
+    )
+    assert second["difference_usd"] == second["actual_usd"]
+    assert total["actual_usd"] == "1.23" and Decimal(total["estimated_usd"]) == 2 * estimate
+    for by in ("owner", "team"):
+        rows = data["chargeback"][by]
+        assert sum(Decimal(r["actual_usd"]) for r in rows if r[by] != "TOTAL") == Decimal("1.23")
+        assert rows[-1]["actual_usd"] == total["actual_usd"]
+
+    page = tmp_path / "cost-report.html"
+    html = runner.invoke(app, ["cost", "report", "--format", "html", "--out", str(page)])
+    assert html.exit_code == 0, html.output
+    assert "Budget burn-down" in page.read_text() and "<svg" in page.read_text()
+    shot = tmp_path / "cost-report-local.png"
+    taken = screenshot(page, shot)
+    print(f"\nlocal cost report: {page}\nscreenshot: {shot if taken else 'no chromium'}")
+
+    month = today.strftime("%Y-%m")
+    ledger = runner.invoke(app, ["cost", "report", "--since", month, "--format", "csv"])
+    assert ledger.exit_code == 0, ledger.output
+    rows = list(csv.DictReader(io.StringIO(ledger.stdout)))
+    assert [r["stack"] for r in rows] == sorted([billed, unbilled])
