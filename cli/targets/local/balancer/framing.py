@@ -82,6 +82,54 @@ async def copy_body(head: Head, reader: asyncio.StreamReader, writer: asyncio.St
         writer.write(await reader.readexactly(head.length))
 
 
+class Body:
+    """Where the body after a head ends, found by feeding it the bytes that follow as they come
+    (Content-Length, chunked with trailers, or none); `until_close` bodies never end here."""
+
+    def __init__(self, head: Head, *, bodyless: bool = False, until_close: bool = False) -> None:
+        self.chunked = head.chunked and not bodyless
+        self.until_close = until_close and not bodyless
+        self.remaining = 0 if bodyless or self.chunked else head.length or 0
+        self.done = not (self.chunked or self.until_close or self.remaining)
+        self._state = "size"
+        self._line = b""
+
+    def feed(self, data: bytes) -> int:
+        """How many bytes of `data` belong to the body (the rest follows it)."""
+        if self.until_close:
+            return len(data)
+        if not self.chunked:
+            taken = min(self.remaining, len(data))
+            self.remaining -= taken
+            self.done = self.remaining == 0
+            return taken
+        at = 0
+        while at < len(data) and not self.done:
+            if self._state == "data":
+                taken = min(self.remaining, len(data) - at)
+                self.remaining -= taken
+                at += taken
+                if self.remaining == 0:
+                    self._state = "size"
+                continue
+            end = data.find(b"\n", at)
+            if end < 0:
+                self._line += data[at:]
+                if len(self._line) > MAX_HEAD:
+                    raise BadMessage("a chunk line over 64 KiB")
+                return len(data)
+            line, self._line, at = self._line + data[at : end + 1], b"", end + 1
+            if self._state == "trailer":
+                self.done = line == b"\r\n"
+                continue
+            try:
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+            except ValueError:
+                raise BadMessage("a bad chunk size") from None
+            self._state, self.remaining = ("trailer", 0) if size == 0 else ("data", size + 2)
+        return at
+
+
 def status_of(head: Head) -> int:
     try:
         return int(head.first_line.split(b" ", 2)[1])

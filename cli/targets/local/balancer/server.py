@@ -63,7 +63,7 @@ class Balancer:
     def housekeeping(self) -> None:
         assert self.proxy is not None
         for target in self.targets.expire():
-            self.proxy.pool.drop(target)
+            self.proxy.drop(target)
 
     def state(self, since: int) -> dict[str, Any]:
         return {"targets": self.targets.describe(), "seconds": self.stats.completed_since(since)}
@@ -102,14 +102,12 @@ class Balancer:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         self.proxy = Proxy(self.targets, self.stats, self.spec.port, self.spec.idle_timeout_s)
-        listener = await asyncio.start_server(
-            self.proxy.serve_client, "127.0.0.1", self.spec.port, backlog=1024
+        listener = await loop.create_server(
+            self.proxy.client, "127.0.0.1", self.spec.port, backlog=1024
         )
         control = await asyncio.start_server(self.control, "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
-        self.proxy.forwarded = self.proxy.forwarded.replace(
-            f"Port: {self.spec.port}".encode(), f"Port: {port}".encode()
-        )
+        self.proxy.set_port(port)
         ready = {
             "pid": os.getpid(),
             "port": port,
