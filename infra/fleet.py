@@ -14,6 +14,13 @@ from perfenv.infra.config import AppConfig, FleetConfig
 ROOT_DEVICE = "/dev/xvda"
 HEALTH_CHECK_GRACE_S = 120
 MIN_HEALTHY_PERCENT = 90
+GROUP_METRICS = (
+    pulumi_aws.autoscaling.Metric.GROUP_DESIRED_CAPACITY,
+    pulumi_aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES,
+    pulumi_aws.autoscaling.Metric.GROUP_MIN_SIZE,
+    pulumi_aws.autoscaling.Metric.GROUP_MAX_SIZE,
+    pulumi_aws.autoscaling.Metric.GROUP_TOTAL_INSTANCES,
+)
 _predefined_metric = (
     pulumi_aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs
 )
@@ -107,6 +114,9 @@ class Fleet(pulumi.ComponentResource):
             max_size=cfg.max,
             desired_capacity=cfg.desired,
             health_check_type="ELB",
+            # Group metrics in CloudWatch (GroupInServiceInstances for every report's server side).
+            enabled_metrics=list(GROUP_METRICS),
+            metrics_granularity="1Minute",
             health_check_grace_period=HEALTH_CHECK_GRACE_S,
             target_group_arns=[args.target_group_arn],
             launch_template=pulumi_aws.autoscaling.GroupLaunchTemplateArgs(

@@ -62,6 +62,7 @@ def test_group_bounds_health_checks_refresh_and_tags() -> None:
     )
     assert asg.inputs["vpcZoneIdentifiers"] == ["subnet-a", "subnet-b"]
     assert asg.inputs["healthCheckType"] == "ELB"
+    assert "GroupInServiceInstances" in asg.inputs["enabledMetrics"]  # read by every report
     assert asg.inputs["targetGroupArns"] == ["arn:tg"]
     assert asg.inputs["instanceRefresh"]["strategy"] == "Rolling"
     tags = {t["key"]: t for t in asg.inputs["tags"]}
