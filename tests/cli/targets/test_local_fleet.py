@@ -181,3 +181,27 @@ def test_the_fleet_keeps_its_size_behind_the_balancer_and_the_emulator_tells_the
     LocalTarget().destroy(stack, lambda line: None)
     assert fleet.marked(stack) == []
     assert LocalTarget().leftovers(stack) == []
+
+
+def test_an_up_interrupted_while_the_fleet_starts_leaves_no_process_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PERFENV_LOCAL_TIME_SCALE", str(SCALE))
+    name = "perf-fleet-ctrlc"
+    emulator.ensure_running()
+    pid = int(emulator.status()["pid"])
+
+    def interrupt(line: str) -> None:
+        if line.startswith("starting the fleet"):  # the controller is running
+            raise KeyboardInterrupt  # what the CLI's SIGINT handling raises mid-step
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            LocalTarget().up(name, perf_config(), tags_for(name), interrupt)
+        assert fleet.marked(name) == []  # controller, balancer and apps all stopped
+        assert state.load(name).status == "failed"
+        LocalTarget().destroy(name, lambda line: None)
+        assert LocalTarget().leftovers(name) == []
+    finally:
+        fleet.stop_stack(name, [])
+        fleet.terminate(pid)

@@ -16,6 +16,7 @@ at once, but leaves the replacement out of the target groups. Each `sync`:
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ class Groups:
         self.processes: dict[str, ProcessRecord] = {}  # instance id -> app process
         self.launched_at: dict[str, float] = {}  # instance id -> monotonic time its app started
         self.members: set[str] = set()  # every instance ever seen in a group
+        self.booted: set[str] = set()  # instances whose app has listened
         self.views: dict[str, GroupView] = {}
         self.events: list[str] = []  # what happened, for the controller's log
 
@@ -103,10 +105,23 @@ class Groups:
                 )
                 self.events.append(f"registered {', '.join(missing)} with {arn.rsplit(':', 1)[1]}")
             registered = (ids - set(stale)) | set(missing)
-            out[arn] = {
-                i: self.processes[i].port for i in sorted(registered) if i in self.processes
-            }
+            out[arn] = {i: self.processes[i].port for i in sorted(registered) if self._booted(i)}
         return out
+
+    def _booted(self, id_: str) -> bool:
+        """Its app listens: the instance has booted (on AWS, launch and user data come before
+        the load balancer's first check can pass). A process that died stays booted, and fails."""
+        if id_ in self.booted:
+            return True
+        proc = self.processes.get(id_)
+        if proc is None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", proc.port), timeout=0.2).close()
+        except OSError:
+            return not fleet.alive(proc)  # it will never listen: let the checks say so
+        self.booted.add(id_)
+        return True
 
     def stop_all(self) -> None:
         fleet.stop(list(self.processes.values()))
@@ -161,6 +176,7 @@ class Groups:
     def _stop(self, id_: str) -> None:
         proc = self.processes.pop(id_, None)
         self.launched_at.pop(id_, None)
+        self.booted.discard(id_)
         if proc is not None:
             fleet.stop([proc])
             self.events.append(f"stopped the app of {id_} (pid {proc.pid})")

@@ -85,7 +85,8 @@ class Controller:
                 if not self._stack_is_up():
                     return
             try:
-                self.tick(every_second=now >= next_second)
+                # While starting, poll the balancers every tick: `up` waits on the first healthy.
+                self.tick(every_second=now >= next_second or self.state.status == "starting")
                 last_ok = now
             except Exception as exc:  # the emulator may be busy or gone: retry, then give up
                 print(f"controller: tick failed: {exc}", flush=True)
