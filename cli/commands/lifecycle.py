@@ -118,6 +118,10 @@ def run(
     ] = False,
     workers: Annotated[int | None, typer.Option(min=1, help="Locust workers.")] = None,
     max_cost: MaxCostOpt = None,
+    repeat: Annotated[
+        int | None,
+        typer.Option(min=1, help="Runs of each steady scenario (default: the suite's repeat)."),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The ephemeral run: checks, up, suite, compare, and always teardown."""
@@ -132,6 +136,7 @@ def run(
         keep_on_failure=keep_on_failure,
         workers=workers,
         max_cost=max_cost,
+        repeat=repeat,
     )
     report = lifecycle.run(opts, progress, deps(ctx))
     finish(report.record(), fmt, report.exit_code, report.messages)

@@ -50,7 +50,12 @@ def test(
         str | None, typer.Option("--release", help="Store the results under this release.")
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Locust workers.")] = 0,
-    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Runs per scenario.")] = 1,
+    repeat: Annotated[
+        int | None,
+        typer.Option(
+            "--repeat", min=1, help="Runs of each steady scenario (default: the suite's repeat)."
+        ),
+    ] = None,
     baseline: Annotated[
         str | None,
         typer.Option(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from perfenv.cli.compare.bootstrap import BIN_RESOLUTION, block_length, block_resample
 from perfenv.cli.compare.releases import (
+    find_baseline,
     merge_runs,
     ordered_releases,
     previous_release,
@@ -60,6 +61,7 @@ __all__ = [
     "compare_results",
     "compare_scenario",
     "compare_specs",
+    "find_baseline",
     "merge_runs",
     "ordered_releases",
     "previous_release",

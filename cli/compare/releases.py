@@ -130,3 +130,23 @@ def resolve_any(spec: str, store: Store) -> tuple[str, dict[str, Any]]:
         raise BadInput(f"no results stored for release {spec!r} in {store.url}")
     latest = runs[-1]
     return f"release {spec}", release_results(store, spec, latest.suite, latest.target)
+
+
+def find_baseline(
+    store: Store,
+    spec: str,
+    suite: str,
+    target: str,
+    release: str | None,
+    shape: str | None = None,
+) -> tuple[str, dict[str, Any]] | None:
+    """(label, document) of the baseline `spec` names for a run of `suite` on `target`: none,
+    `auto` (the latest release of the suite stored before `release`, if any), a release or a
+    results file. Only ever a result of the same suite and target kind."""
+    if spec == "none":
+        return None
+    if spec == "auto":
+        spec = previous_release(store, release, suite, target) or ""
+        if not spec:
+            return None
+    return resolve(spec, store, suite, target, shape)

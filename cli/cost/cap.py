@@ -18,7 +18,7 @@ from perfenv.cli.verdict.suite import Suite, planned_duration_s
 from perfenv.infra.config import StackFile
 
 
-def run_hours(suite: Suite, table: PriceTable, repeat: int = 1) -> Decimal:
+def run_hours(suite: Suite, table: PriceTable, repeat: int | None = None) -> Decimal:
     """The suite's planned duration plus set-up and teardown, in hours (up to the next 0.01 h)."""
     seconds = dec(planned_duration_s(suite, repeat=repeat))
     hours = seconds / Decimal(3600) + table.assumptions.setup_teardown_hours
@@ -33,7 +33,7 @@ def check_cost_cap(
     stack: str | None = None,
     cap_usd: float | Decimal | None = None,
     prices: PriceTable | None = None,
-    repeat: int = 1,
+    repeat: int | None = None,
 ) -> Estimate:
     """The run's estimate; BadInput (exit 2) when it exceeds the run's or the suite's cap.
 

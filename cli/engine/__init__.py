@@ -23,6 +23,7 @@ from perfenv.cli.engine.merge import Collector
 from perfenv.cli.engine.processes import STARTUP_S, Generator
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.project import home
+from perfenv.cli.verdict.abort import BudgetBreached
 from perfenv.cli.verdict.measurement import LoadPlan, ScenarioMeasurement, Window
 
 __all__ = ["run_plan", "stop_all"]
@@ -92,9 +93,9 @@ def _fail(collector: Collector, generator: Generator, plan: LoadPlan) -> None:
 
 
 def _collect(
-    plan: LoadPlan, generator: Generator, progress: Callable[[Window], None] | None
-) -> Collector:
-    collector = Collector(plan=plan, drivers=max(1, plan.workers))
+    collector: Collector, generator: Generator, progress: Callable[[Window], None] | None
+) -> None:
+    plan = collector.plan
     offset = 0
     deadline = time.monotonic() + STARTUP_S + (10 if plan.workers else 0)
     finish_s = plan.duration_s + 2 * plan.timeout_s + 20
@@ -123,7 +124,6 @@ def _collect(
                 f" ({generator.log_tail()}; logs: {generator.workdir})"
             )
         time.sleep(POLL_S)
-    return collector
 
 
 def run_plan(
@@ -133,7 +133,8 @@ def run_plan(
 
     Raises BadInput for a missing or unloadable locustfile, InfraError when the generator
     processes cannot start or die. The processes are stopped however this returns (also on
-    KeyboardInterrupt).
+    KeyboardInterrupt). When `progress` raises BudgetBreached, the processes are stopped at once
+    and the exception carries what was measured until then.
     """
     _check(plan)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", plan.scenario)[:40]
@@ -143,10 +144,16 @@ def run_plan(
     generator.plan_file.write_text(_plan_json(plan))
     _RUNNING.add(generator)
     keep = bool(os.environ.get(KEEP_ENV))
+    collector = Collector(plan=plan, drivers=max(1, plan.workers))
     try:
         generator.start()
-        collector = _collect(plan, generator, progress)
+        _collect(collector, generator, progress)
         generator.wait(timeout_s=10.0)  # they quit by themselves once the plan is done
+    except BudgetBreached as breach:
+        generator.stop(grace_s=0.0)
+        measured = collector.measurement()
+        breach.measurement = dataclasses.replace(measured, aborted=breach.breach.text)
+        raise
     except InfraError:
         keep = True  # the error names this directory: its Locust logs say what happened
         raise

@@ -46,6 +46,7 @@ class RunOptions:
     keep_on_failure: bool = False
     workers: int | None = None
     max_cost: float | None = None  # --max-cost, USD; the suite's max_cost_usd also applies
+    repeat: int | None = None  # runs of each steady scenario; default the suite's `repeat:`
     template: Path | None = None  # default: the project's perf template
 
 
@@ -82,6 +83,8 @@ def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
     ttl_s = parse_ttl(opts.ttl)
     template = load_template(opts.template)
     suite = use.load_suite(opts.suite)
+    if opts.repeat is not None:  # the suite's own `repeat:` unless --repeat says otherwise
+        suite = suite.model_copy(update={"repeat": opts.repeat})
     planned_s = use.planned_duration_s(suite)
     stack = new_stack_name(opts.release)
     estimate = use.check_cost(template, suite, stack=stack, cap_usd=opts.max_cost)
@@ -178,7 +181,6 @@ class _Run:
                     opts.out_dir,
                     release=opts.release,
                     workers=opts.workers or 0,
-                    repeat=1,
                     baseline=opts.baseline,
                     target_kind=self.target.name,
                     shape=environment_shape(config.environment),

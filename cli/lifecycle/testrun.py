@@ -8,7 +8,6 @@ decides what to print. Progress goes through callbacks so that this layer stays 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,39 +15,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from perfenv.cli.compare import check_release, compare_results, previous_release, resolve
+from perfenv.cli.compare import check_release, compare_results, find_baseline
 from perfenv.cli.engine import hosts
 from perfenv.cli.engine.hosts import Pins
-from perfenv.cli.errors import BadInput, InvalidMeasurement
+from perfenv.cli.errors import BadInput
 from perfenv.cli.lifecycle import watch
+from perfenv.cli.lifecycle.scenario_runs import Span, Tick, now, run_scenarios
 from perfenv.cli.program.shape import url_shape
 from perfenv.cli.state.results import URL_TARGET, put_results
 from perfenv.cli.state.store import Store, open_store
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.cli.verdict.judge import exit_code, judge_suite
-from perfenv.cli.verdict.measurement import (
-    GeneratorHealth,
-    LoadPlan,
-    Run,
-    ScenarioMeasurement,
-    Window,
-)
 from perfenv.cli.verdict.results import build_results, server_section, write_results
 from perfenv.cli.verdict.suite import Suite, load_suite, planned_duration_s
 
 __all__ = ["SuiteOutcome", "Tick", "check_url", "load_suite", "planned_duration_s", "run_suite"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Tick:
-    """One measured second, for a progress display."""
-
-    scenario: str
-    attempt: int  # 1-based repeat
-    repeat: int
-    planned_s: int
-    window: Window
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,68 +71,7 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _measure(
-    suite: Suite,
-    plan: LoadPlan,
-    out_dir: Path,
-    attempt: int,
-    on_window: Callable[[Window], None] | None,
-) -> list[Run]:
-    try:
-        if suite.engine == "command":
-            from perfenv.cli.engine.command import run_command
-
-            return run_command(suite, plan, out_dir / "command", attempt=attempt)
-        from perfenv.cli.engine import run_plan  # the load engine: Locust in its own processes
-
-        return [run_plan(plan, on_window)]
-    except InvalidMeasurement as exc:
-        # Still judged and reported: an invalid scenario, with the reason, never a pass.
-        return [_unmeasured(plan, str(exc))]
-
-
-def _unmeasured(plan: LoadPlan, reason: str) -> ScenarioMeasurement:
-    return ScenarioMeasurement(
-        scenario=plan.scenario,
-        started_at=_now(),
-        warmup_s=plan.warmup_s,
-        windows=(),
-        endpoints={},
-        errors_by_kind={},
-        generator=GeneratorHealth(valid=False, reason=reason, planned=plan.planned_requests),
-    )
-
-
-def _baseline(
-    baseline: str,
-    release: str | None,
-    suite: Suite,
-    target: tuple[str, dict[str, Any] | None],
-    store: Store,
-) -> tuple[str, dict[str, Any]] | None:
-    """The baseline document: only ever a result of the same suite and target kind.
-
-    `auto` (the default with a release) is the latest earlier release of the suite; without a
-    release nothing is compared unless a baseline is named."""
-    kind, shape = target
-    fingerprint = (shape or {}).get("fingerprint")
-    if baseline == "none":
-        return None
-    if baseline == "auto":
-        previous = previous_release(store, release, suite.name, kind)
-        if previous is None:
-            return None
-        return resolve(previous, store, suite.name, kind, fingerprint)
-    return resolve(baseline, store, suite.name, kind, fingerprint)
-
-
-def _server(
-    reader: TelemetryReader, windows: list[tuple[str, int, list[Run], float, float]]
-) -> dict[str, Any]:
+def _server(reader: TelemetryReader, windows: list[Span]) -> dict[str, Any]:
     """Each scenario run's window (from its start to the end of its drain), as the server saw it."""
     reader.settle(max(end for *_, end in windows))
     return server_section(
@@ -168,7 +89,7 @@ def run_suite(
     *,
     release: str | None = None,
     workers: int = 0,
-    repeat: int = 1,
+    repeat: int | None = None,
     baseline: str | None = None,
     target_kind: str = URL_TARGET,
     shape: dict[str, Any] | None = None,
@@ -179,7 +100,8 @@ def run_suite(
     probe: Probe | None = None,
     server: TelemetryReader | None = None,
 ) -> SuiteOutcome:
-    """Run every scenario `repeat` times against `base_url`; judge, compare, report, store.
+    """Run the suite against `base_url` (its steady scenarios `repeat` times, default the
+    suite's `repeat:`); judge, compare, report, store.
 
     `target_kind` (local, aws, or url) and `shape` (`perfenv.cli.program.shape`; for a URL, its
     origin) are stored with the results and select the baseline. `probe` watches the stack's
@@ -189,6 +111,7 @@ def run_suite(
     say = progress or (lambda _message: None)
     if release is not None:
         check_release(release)
+    repeat = suite.repeat if repeat is None else repeat
     if repeat < 1:
         raise BadInput("--repeat: must be >= 1")
     if workers < 0:
@@ -200,54 +123,23 @@ def run_suite(
         pins = check_url(base_url, suite.allowed_hosts)
         shape = shape or url_shape(base_url)
     mode = baseline or ("auto" if release is not None else "none")
-    found = _baseline(mode, release, suite, (target_kind, shape), store)  # fails before any load
+    fingerprint = (shape or {}).get("fingerprint")
+    # A bad baseline fails before any load.
+    found = find_baseline(store, mode, suite.name, target_kind, release, fingerprint)
     out_dir.mkdir(parents=True, exist_ok=True)
-    run_id, started_at = new_run_id(), _now()
+    run_id, started_at = new_run_id(), now()
 
     plans = {s.name: suite.plan(s, base_url, workers=workers, pins=pins) for s in suite.scenarios}
-    runs: dict[str, list[Run]] = {}
     watching = watch.Watch(probe, say)
-    windows: list[tuple[str, int, list[Run], float, float]] = []
-    for scenario in watch.ordered(suite.scenarios):
-        plan = plans[scenario.name]
-        for attempt in range(1, repeat + 1):
-            again = f" (run {attempt}/{repeat})" if repeat > 1 else ""
-            say(
-                f"scenario {scenario.name}{again}: {getattr(scenario, 'kind', 'load')}, "
-                f"{plan.duration_s}s, {plan.planned_requests} requests planned"
-            )
-
-            cue = watching.begin(scenario)
-
-            def on_window(
-                window: Window,
-                _name: str = scenario.name,
-                _n: int = attempt,
-                _cue: Callable[[Window], None] = cue,
-            ) -> None:
-                _cue(window)
-                if tick is not None:
-                    tick(
-                        Tick(
-                            scenario=_name,
-                            attempt=_n,
-                            repeat=repeat,
-                            planned_s=plans[_name].duration_s,
-                            window=window,
-                        )
-                    )
-
-            begun = time.time()
-            measured = _measure(suite, plan, out_dir, attempt, on_window)
-            watching.end(scenario, measured)
-            runs.setdefault(scenario.name, []).extend(measured)
-            windows.append((scenario.name, attempt, measured, begun, time.time()))
-
-    verdict = judge_suite(suite, runs, watching.events)
-    if server is not None and windows:
+    measured = run_scenarios(
+        suite, plans, out_dir, repeat=repeat, watching=watching, say=say, tick=tick
+    )
+    runs = measured.runs
+    verdict = judge_suite(suite, runs, watching.events, measured.aborted)
+    if server is not None and measured.spans:
         say("reading the server side (balancer, fleet) for each scenario")
-        extra = {**(extra or {}), "server": _server(server, windows)}
-    finished_at = _now()
+        extra = {**(extra or {}), "server": _server(server, measured.spans)}
+    finished_at = now()
 
     doc = build_results(
         suite=suite,

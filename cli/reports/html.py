@@ -12,6 +12,7 @@ from perfenv.cli.render import Format, render
 from perfenv.cli.reports import events
 from perfenv.cli.reports import server as server_report
 from perfenv.cli.reports.markdown import (
+    HEADLINE,
     analysis_lines,
     budget_rows,
     comparison_rows,
@@ -27,7 +28,7 @@ color:#1f2328;padding:0 1rem}
 table{border-collapse:collapse;margin:0.5rem 0 1.5rem;font-size:0.9rem}
 th,td{border:1px solid #d0d7de;padding:0.3rem 0.6rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa} caption{text-align:left;font-weight:600;padding:0.3rem 0}
-.pass{color:#1a7f37}.fail{color:#cf222e}.invalid{color:#9a6700}
+.pass{color:#1a7f37}.fail,.aborted{color:#cf222e}.invalid{color:#9a6700}.skipped{color:#6e7781}
 figure{margin:0 0 2rem} svg{max-width:100%;height:auto}
 """
 
@@ -186,7 +187,7 @@ def _section(title: str, body: str) -> str:
 def _verdict_table(rows: list[dict[str, Any]], title: str) -> str:
     """A table whose verdict cells are coloured words (emoji need fonts a browser may lack)."""
     table = render(rows, Format.html, title=title)
-    for verdict in ("pass", "fail", "invalid"):
+    for verdict in ("pass", "fail", "invalid", "skipped"):
         table = table.replace(f"<td>{verdict}</td>", f'<td class="{verdict}">{verdict}</td>')
     return table
 
@@ -204,13 +205,18 @@ def report_html(doc: dict[str, Any]) -> str:
     comparison = doc.get("comparison")
     verdict = doc["verdict"]
     regressed = bool(comparison and comparison.get("regressed"))
-    headline = "regression" if regressed and verdict == "pass" else verdict
+    headline = "regression" if regressed and verdict == "pass" else HEADLINE.get(verdict, verdict)
     release = f" · release {html.escape(doc['release'])}" if doc.get("release") else ""
     body = [
         f'<h1>perfenv · {html.escape(suite)}: <span class="{verdict}">{headline}</span></h1>',
         f"<p>Target {html.escape(doc['target']['url'])}{release} · run {html.escape(doc['run_id'])}"
         f" · {html.escape(doc['started_at'])} → {html.escape(doc['finished_at'])}"
         f" · exit code {doc['exit_code']}</p>",
+        *(
+            [f"<p><strong>{html.escape(doc['aborted']['reason'])}</strong></p>"]
+            if doc.get("aborted")
+            else []
+        ),
         _verdict_table(verdict_rows(doc, icons=False), "Scenarios"),
     ]
     budgets = budget_rows(doc, icons=False)

@@ -20,6 +20,8 @@ def _mark(case: ET.Element, verdict: str, message: str) -> int:
         return 1
     if verdict == "invalid":
         ET.SubElement(case, "error", type="invalid", message=message).text = message
+    if verdict == "skipped":
+        ET.SubElement(case, "skipped", message=message)
     return 0
 
 

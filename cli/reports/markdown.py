@@ -9,7 +9,14 @@ from perfenv.cli.render import Format, render
 from perfenv.cli.reports import events
 from perfenv.cli.verdict.budgets import value_text
 
-ICON = {"pass": "✅ pass", "fail": "❌ fail", "invalid": "⚠️ invalid"}
+ICON = {
+    "pass": "✅ pass",
+    "fail": "❌ fail",
+    "invalid": "⚠️ invalid",
+    "aborted": "❌ aborted by budget",
+    "skipped": "⏭️ skipped",
+}
+HEADLINE = {"aborted": "aborted by budget"}  # a verdict as a headline says what happened
 
 
 def _ms(value: float | None) -> str:
@@ -162,6 +169,7 @@ def summary_md(doc: dict[str, Any]) -> str:
         f"Target `{doc['target']['url']}`{release} · run `{doc['run_id']}` · "
         f"exit code {doc['exit_code']}",
         "",
+        *([f"**{doc['aborted']['reason']}**", ""] if doc.get("aborted") else []),
         render(verdict_rows(doc), Format.md, title="Scenarios"),
     ]
     budgets = budget_rows(doc)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from perfenv.cli.verdict.budgets import PASS, Budget, judge_budgets
+from perfenv.cli.verdict.budget_verdicts import judge_budgets
+from perfenv.cli.verdict.budgets import PASS, Budget
 from perfenv.cli.verdict.measurement import ScenarioMeasurement, Stats
 from perfenv.cli.verdict.scenarios import SpikeScenario, StressScenario
 from perfenv.cli.verdict.stats import latency_stats, merged, steady, window_stats
@@ -61,7 +62,7 @@ def stress_analysis(
         lo, hi = i * scenario.step_s, (i + 1) * scenario.step_s
         windows = [w for w in run.windows if lo <= w.t < hi and w.t >= run.warmup_s]
         stats = window_stats(windows)
-        verdicts = judge_budgets(budgets, stats)
+        verdicts = judge_budgets(budgets, stats, [windows])
         broken = [v.line for v in verdicts if v.verdict != PASS]
         steps.append(
             {

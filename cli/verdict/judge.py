@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perfenv.cli.errors import CHECK_FAILED, INVALID_MEASUREMENT, OK, worst
+from perfenv.cli.verdict.abort import ABORTED, Breach
 from perfenv.cli.verdict.analysis import (
     soak_analysis,
     spike_analysis,
@@ -28,7 +29,8 @@ from perfenv.cli.verdict.behaviour import (
     scale_analysis,
     worst_behaviour,
 )
-from perfenv.cli.verdict.budgets import FAIL, INVALID, PASS, BudgetVerdict, judge_budgets
+from perfenv.cli.verdict.budget_verdicts import BudgetVerdict, judge_budgets
+from perfenv.cli.verdict.budgets import FAIL, INVALID, PASS, SKIPPED
 from perfenv.cli.verdict.measurement import Run, ScenarioMeasurement, Stats
 from perfenv.cli.verdict.scenarios import (
     FailoverScenario,
@@ -54,15 +56,20 @@ class ScenarioVerdict:
 
 @dataclass(frozen=True, kw_only=True)
 class SuiteVerdict:
-    verdict: str
+    verdict: str  # pass | fail | invalid | aborted (a budget stopped the run)
     scenarios: tuple[ScenarioVerdict, ...]
+    aborted: Breach | None = None
 
     @property
     def exit_code(self) -> int:
+        invalid = any(s.verdict == INVALID for s in self.scenarios)
+        if self.verdict == ABORTED:
+            return worst(CHECK_FAILED, INVALID_MEASUREMENT if invalid else OK)
         return {PASS: OK, FAIL: CHECK_FAILED, INVALID: INVALID_MEASUREMENT}[self.verdict]
 
 
 def overall(verdicts: Iterable[str]) -> str:
+    """Invalid beats fail beats pass; a scenario skipped after an abort does not count."""
     found = set(verdicts)
     return INVALID if INVALID in found else FAIL if FAIL in found else PASS
 
@@ -102,14 +109,17 @@ def judge_scenario(
         knee = analysis.get("knee_rate")
         top = knee if knee is not None else scenario.start_rate
         upto = {i for i, rate in enumerate(scenario.step_rates) if rate <= top}
-        windows = [w for r in measured for w in steady(r) if w.t // scenario.step_s in upto]
-        verdicts = judge_budgets(budgets, window_stats(windows))
+        per_run = [[w for w in steady(r) if w.t // scenario.step_s in upto] for r in measured]
+        verdicts = judge_budgets(budgets, window_stats(sum(per_run, [])), per_run)
     else:
-        verdicts = judge_budgets(budgets, stats)
+        verdicts = judge_budgets(budgets, stats, [steady(r) for r in measured])
 
     invalid_runs = [r.generator for r in runs if not r.generator.valid]
+    aborted = [r.aborted for r in measured if r.aborted]
     if not runs:
         verdict, reason = INVALID, "no measurement"
+    elif aborted:
+        verdict, reason = FAIL, aborted[0]
     elif invalid_runs:
         verdict = INVALID
         reason = invalid_runs[0].reason or "the load generator could not deliver the plan"
@@ -132,18 +142,34 @@ def judge_scenario(
     )
 
 
+def _skipped(scenario: ScenarioBase) -> ScenarioVerdict:
+    return ScenarioVerdict(
+        name=scenario.name,
+        kind=str(getattr(scenario, "kind", "load")),
+        verdict=SKIPPED,
+        reason="not run: the run was aborted by budget",
+        budgets=(),
+        stats={},
+    )
+
+
 def judge_suite(
     suite: Suite,
     runs: Mapping[str, Sequence[Run]],
     events: Mapping[str, Sequence[Events]] | None = None,
+    aborted: Breach | None = None,
 ) -> SuiteVerdict:
-    """The suite's verdict from each scenario's runs (and environment events), by name."""
+    """The suite's verdict from each scenario's runs (and environment events), by name.
+    After `aborted`, a scenario that never ran is skipped and the suite's verdict is aborted."""
     happened = events or {}
     scenarios = tuple(
-        judge_scenario(suite, s, runs.get(s.name, ()), happened.get(s.name, ()))
+        _skipped(s)
+        if aborted is not None and not runs.get(s.name)
+        else judge_scenario(suite, s, runs.get(s.name, ()), happened.get(s.name, ()))
         for s in suite.scenarios
     )
-    return SuiteVerdict(verdict=overall(s.verdict for s in scenarios), scenarios=scenarios)
+    verdict = ABORTED if aborted is not None else overall(s.verdict for s in scenarios)
+    return SuiteVerdict(verdict=verdict, scenarios=scenarios, aborted=aborted)
 
 
 def exit_code(verdict: SuiteVerdict, regressed: bool) -> int:

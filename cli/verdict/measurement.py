@@ -104,6 +104,7 @@ class ScenarioMeasurement:
     generator: GeneratorHealth
     engine: str = "locust"
     statuses: dict[str, int] = field(default_factory=dict)  # HTTP status -> responses, e.g. 302
+    aborted: str = ""  # why a budget stopped this run early (cli/verdict/abort.py)
 
 
 Stats = dict[str, float | None]  # metric -> value (latency in ms, ratios as fractions)

@@ -96,6 +96,7 @@ def run_record(run: Run) -> dict[str, Any]:
         "generator": asdict(run.generator),
         "errors_by_kind": dict(run.errors_by_kind),
         "statuses": dict(run.statuses),
+        **({"aborted": run.aborted} if run.aborted else {}),
         "endpoints": {name: asdict(e) for name, e in run.endpoints.items()},
         "windows": [_window(w) for w in run.windows],
     }
@@ -147,6 +148,7 @@ def build_results(
         "started_at": started_at,
         "finished_at": finished_at,
         "verdict": verdict.verdict,
+        **({"aborted": verdict.aborted.as_dict()} if verdict.aborted else {}),
         "exit_code": exit_code,
         "versions": versions(),
         "host": host(),
@@ -256,6 +258,7 @@ def measurement_from_record(scenario: str, record: dict[str, Any]) -> Run:
         generator=generator,
         engine=record.get("engine", "locust"),
         statuses=dict(record.get("statuses") or {}),
+        aborted=str(record.get("aborted") or ""),
     )
 
 

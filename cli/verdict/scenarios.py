@@ -20,8 +20,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from perfenv.cli.durations import parse_duration
-from perfenv.cli.verdict.budgets import Budget, parse_budget
+from perfenv.cli.verdict.budgets import Budget, budget_from
 
+STEADY_KINDS = ("load",)  # run `repeat` times (cli/lifecycle/scenario_runs.py)
 KINDS = ("load", "spike", "stress", "soak", "scale", "failover")
 
 
@@ -32,11 +33,7 @@ def _duration(value: Any) -> Any:
 
 
 def _budget(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_budget(value)
-    if isinstance(value, Budget):
-        return value
-    raise ValueError(f"a budget is a string like 'p95 < 250ms' (got {value!r})")
+    return budget_from(value)
 
 
 Duration = Annotated[float, BeforeValidator(_duration)]

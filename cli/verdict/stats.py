@@ -6,6 +6,7 @@ Producers (engines, results, reports, compare) use these without importing the j
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from hdrh.histogram import HdrHistogram
@@ -37,31 +38,42 @@ def merged(encoded: Iterable[str]) -> HdrHistogram:
 
 
 def latency_stats(hist: HdrHistogram) -> Stats:
-    """Latency metrics in milliseconds; None when nothing was recorded.
+    """Latency metrics in milliseconds; None when nothing was recorded."""
+    return counts_stats(hist, np.ctypeslib.as_array(hist.counts)[: hist.counts_len])
 
-    Same values as HdrHistogram's own percentile and mean queries, from the non-zero buckets
-    only (its pure-Python queries walk every bucket: too slow for thousands of windows).
+
+def counts_stats(
+    template: HdrHistogram, counts: np.ndarray[Any, Any], metrics: Iterable[str] | None = None
+) -> Stats:
+    """Latency metrics (ms) of a histogram's bucket counts, laid out as `template`'s.
+
+    Same values as HdrHistogram's own percentile, max and mean queries, from the non-zero
+    buckets only (its pure-Python queries walk every bucket: too slow for thousands of windows).
     """
-    counts = np.ctypeslib.as_array(hist.counts)[: hist.counts_len]
+    wanted = tuple(metrics) if metrics is not None else (*PERCENTILES, "mean")
     nonzero = np.flatnonzero(counts)
     if len(nonzero) == 0:
-        return dict.fromkeys((*PERCENTILES, "mean"))
+        return dict.fromkeys(wanted)
     found = counts[nonzero].astype(np.float64)
     cumulative = np.cumsum(found)
     total = cumulative[-1]
+
+    def top(index: int) -> float:  # the highest value of a bucket, in us
+        return float(template.get_highest_equivalent_value(template.get_value_from_index(index)))
+
     out: Stats = {}
-    for metric, p in PERCENTILES.items():
-        if p == 100.0:
-            out[metric] = hist.get_max_value() / 1000
+    for metric in wanted:
+        if metric == "mean":
+            lows = [template.get_value_from_index(int(i)) for i in nonzero]
+            mids = [(low + template.get_highest_equivalent_value(low)) / 2 for low in lows]
+            out["mean"] = float(np.dot(found, mids) / total) / 1000  # a bucket's middle
             continue
+        p = PERCENTILES[metric]
         target = max(int(p / 100 * total + 0.5), 1)
-        index = int(nonzero[int(np.searchsorted(cumulative, target))])
-        out[metric] = hist.get_highest_equivalent_value(hist.get_value_from_index(index)) / 1000
-    lows = [hist.get_value_from_index(int(i)) for i in nonzero]
-    mids = [
-        (low + hist.get_highest_equivalent_value(low)) / 2 for low in lows
-    ]  # the bucket's middle, as HdrHistogram's mean takes it
-    out["mean"] = float(np.dot(found, mids) / total) / 1000
+        index = int(
+            nonzero[-1] if p == 100.0 else nonzero[int(np.searchsorted(cumulative, target))]
+        )
+        out[metric] = top(index) / 1000
     return out
 
 

@@ -16,7 +16,14 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 from perfenv.cli.errors import BadInput
 from perfenv.cli.verdict.budgets import Budget
 from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec
-from perfenv.cli.verdict.scenarios import KINDS, BudgetExpr, FrozenModel, Scenario, ScenarioBase
+from perfenv.cli.verdict.scenarios import (
+    KINDS,
+    STEADY_KINDS,
+    BudgetExpr,
+    FrozenModel,
+    Scenario,
+    ScenarioBase,
+)
 
 
 class Request(FrozenModel):
@@ -60,6 +67,7 @@ class Suite(FrozenModel):
     requests: tuple[Request, ...] = ()
     scenarios: tuple[Scenario, ...]
     budgets: tuple[BudgetExpr, ...] = ()
+    repeat: int = Field(default=1, ge=1)  # runs of each steady scenario (`--repeat` overrides)
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -205,6 +213,13 @@ def load_suite(path: Path) -> Suite:
     return suite
 
 
-def planned_duration_s(suite: Suite, *, repeat: int = 1) -> float:
-    """Seconds of planned load in the whole suite (every scenario, every repeat)."""
-    return float(sum(s.duration_s for s in suite.scenarios) * max(1, repeat))
+def planned_duration_s(suite: Suite, *, repeat: int | None = None) -> float:
+    """Seconds of planned load in the whole suite: steady scenarios `repeat` times (default the
+    suite's), the others once."""
+    times = max(1, suite.repeat if repeat is None else repeat)
+    return float(
+        sum(
+            s.duration_s * (times if getattr(s, "kind", "load") in STEADY_KINDS else 1)
+            for s in suite.scenarios
+        )
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -24,9 +25,10 @@ from perfenv.cli.lifecycle.testrun import check_url, run_suite
 from perfenv.cli.main import app
 from perfenv.cli.state.results import put_results
 from perfenv.cli.state.store import Store, open_store
+from perfenv.cli.verdict.abort import BudgetBreached
 from perfenv.cli.verdict.measurement import LoadPlan, ScenarioMeasurement, Window
 from perfenv.cli.verdict.results import schema_errors
-from perfenv.cli.verdict.suite import load_suite, parse_suite
+from perfenv.cli.verdict.suite import load_suite, parse_suite, planned_duration_s
 from tests.cli.synthetic import Latency, lognormal, measurement
 from tests.fakes.target import FakeTarget
 
@@ -39,6 +41,7 @@ def fake_engine(
     *,
     valid: bool = True,
     calls: list[LoadPlan] | None = None,
+    error_rate: Callable[[int], float] | float = 0.0,
 ) -> None:
     def run_plan(
         plan: LoadPlan, progress: Callable[[Window], None] | None = None
@@ -53,10 +56,16 @@ def fake_engine(
             warmup_s=plan.warmup_s,
             valid=valid,
             seed=seed,
+            error_rate=error_rate,
         )
-        for window in m.windows:
-            if progress:
-                progress(window)
+        for i, window in enumerate(m.windows):
+            try:
+                if progress:
+                    progress(window)
+            except BudgetBreached as stop:  # as the engine does: what was measured so far
+                partial = dataclasses.replace(m, windows=m.windows[: i + 1], endpoints={})
+                stop.measurement = dataclasses.replace(partial, aborted=stop.breach.text)
+                raise
         return m
 
     monkeypatch.setattr(perfenv.cli.engine, "run_plan", run_plan, raising=False)
@@ -220,22 +229,30 @@ def test_a_missing_baseline_fails_before_any_load(
     assert plans == []
 
 
-def test_repeat_runs_each_scenario_n_times(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repeat_runs_each_steady_scenario_n_times_interleaved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plans: list[LoadPlan] = []
     fake_engine(monkeypatch, calls=plans)
     suite = parse_suite(
         {
             "name": "r",
             "requests": [{"path": "/"}],
+            "repeat": 2,
             "scenarios": [
                 {"name": "a", "kind": "load", "rate": 5, "duration": "3s"},
                 {"name": "b", "kind": "soak", "rate": 5, "duration": "4s"},
+                {"name": "c", "kind": "load", "rate": 5, "duration": "2s"},
             ],
         }
     )
-    outcome = run_suite(suite, "http://127.0.0.1:9", tmp_path, repeat=3, baseline=None)
-    assert [p.scenario for p in plans] == ["a"] * 3 + ["b"] * 3
-    assert [len(s["runs"]) for s in outcome.results["scenarios"]] == [3, 3]
+    assert planned_duration_s(suite) == 2 * 3 + 4 + 2 * 2
+    outcome = run_suite(suite, "http://127.0.0.1:9", tmp_path, repeat=3)
+    assert [p.scenario for p in plans] == ["a", "c"] * 3 + ["b"]
+    assert [len(s["runs"]) for s in outcome.results["scenarios"]] == [3, 1, 3]
+    plans.clear()
+    run_suite(suite, "http://127.0.0.1:9", tmp_path / "default")  # the suite's repeat: 2
+    assert [p.scenario for p in plans] == ["a", "c", "a", "c", "b"]
 
 
 def test_bad_release_name_is_bad_input(tmp_path: Path) -> None:
@@ -403,3 +420,69 @@ def test_smoke_suite_against_the_reference_service(
     load = doc["scenarios"][0]
     assert load["runs"][0]["generator"]["valid"] is True
     assert load["stats"]["sent"] >= 0.95 * load["stats"]["planned"]
+
+
+def _suite_with(budgets: list[Any], duration: str = "60s", **extra: Any) -> Any:
+    return parse_suite(
+        {
+            "name": "w",
+            "requests": [{"path": "/items"}],
+            "scenarios": [
+                {"name": "load", "kind": "load", "rate": 10, "duration": duration},
+                {"name": "after", "kind": "load", "rate": 10, "duration": "5s"},
+            ],
+            "budgets": budgets,
+            **extra,
+        }
+    )
+
+
+def test_a_windowed_budget_fails_on_a_bad_last_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, error_rate=lambda t: 1.0 if t >= 190 else 0.0)
+    suite = _suite_with(["error_rate < 6%", "error_rate < 1% over 10s"], duration="200s")
+    outcome = run_suite(suite, "http://127.0.0.1:9", tmp_path)
+    assert outcome.exit_code == 1
+    load = outcome.results["scenarios"][0]
+    whole, windowed = load["budgets"]
+    assert whole["verdict"] == "pass" and whole["value"] == pytest.approx(0.05)
+    assert windowed["verdict"] == "fail" and windowed["value"] == 1.0
+    assert windowed["window_s"] == 10 and windowed["worst_window_end_s"] == 199
+    assert "worst 10s window, ending at 200s" in load["reason"]
+
+
+def test_a_breached_abort_budget_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans: list[LoadPlan] = []
+    fake_engine(monkeypatch, calls=plans, error_rate=lambda t: 1.0 if t >= 30 else 0.0)
+    abort = {"budget": "error_rate < 1% over 10s", "abort": True, "abort_after": "5s"}
+    said: list[str] = []
+    outcome = run_suite(_suite_with([abort]), "http://127.0.0.1:9", tmp_path, progress=said.append)
+    assert outcome.exit_code == 1 and outcome.verdict == "aborted"
+    doc = outcome.results
+    assert schema_errors(doc) == []
+    assert doc["aborted"]["at_s"] == 31 and doc["aborted"]["scenario"] == "load"
+    load, after = doc["scenarios"]
+    assert len(load["runs"][0]["windows"]) == 31  # stopped at the breach
+    assert load["verdict"] == "fail" and load["reason"].startswith("aborted by budget")
+    assert (after["verdict"], after["runs"]) == ("skipped", [])
+    assert [p.scenario for p in plans] == ["load"]
+    assert any(line.startswith("aborted by budget: error_rate < 1% over 10s") for line in said)
+    for name in ("summary.md", "report.html", "junit.xml"):
+        assert "aborted by budget" in (tmp_path / name).read_text(), name
+    assert "<skipped" in (tmp_path / "junit.xml").read_text()
+
+
+def test_an_abort_budget_waits_for_its_grace_and_the_judge_still_fails_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, error_rate=lambda t: 1.0 if t < 4 else 0.0)
+    abort = {"budget": "error_rate < 30% over 10s", "abort": True, "abort_after": "12s"}
+    suite = _suite_with([abort], duration="20s")
+    suite = suite.model_copy(update={"scenarios": suite.scenarios[:1]})
+    outcome = run_suite(suite, "http://127.0.0.1:9", tmp_path)
+    # Breached only in windows ending before 12 s: no abort, but the judge sees the worst window.
+    assert outcome.verdict == "fail" and "aborted" not in outcome.results
+    assert outcome.results["scenarios"][0]["budgets"][0]["value"] == pytest.approx(0.4)
