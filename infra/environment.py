@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 import pulumi
 
-from perfenv.infra.config import EnvironmentConfig
+from perfenv.infra import delivery
+from perfenv.infra.config import ArtifactConfig, EnvironmentConfig
 from perfenv.infra.fleet import Fleet, FleetArgs
+from perfenv.infra.instance_role import InstanceRole, InstanceRoleArgs
+from perfenv.infra.kube_access import KubeAccess
 from perfenv.infra.kubernetes import KubernetesApp, KubernetesAppArgs
 from perfenv.infra.load_balancer import LoadBalancer, LoadBalancerArgs
+from perfenv.infra.load_generator import LoadGenerator, LoadGeneratorArgs
 from perfenv.infra.monitoring import Monitoring, MonitoringArgs
 from perfenv.infra.network import Network, NetworkArgs
 from perfenv.infra.tags import Tags
@@ -19,7 +23,7 @@ from perfenv.infra.tags import Tags
 class EnvironmentArgs:
     config: EnvironmentConfig
     tags: Tags
-    kubeconfig: str | None = None
+    kube: KubeAccess = KubeAccess()
 
 
 class Environment(pulumi.ComponentResource):
@@ -29,6 +33,8 @@ class Environment(pulumi.ComponentResource):
     alb_arn: pulumi.Output[str]
     alarm_topic_arn: pulumi.Output[str]
     namespace: pulumi.Output[str | None]
+    generator_master_group: pulumi.Output[str]
+    generator_workers_group: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: EnvironmentArgs, opts: pulumi.ResourceOptions | None = None
@@ -37,10 +43,13 @@ class Environment(pulumi.ComponentResource):
         self._prefix = name
         self._child = pulumi.ResourceOptions(parent=self)
         cfg = args.config
+        self._invoke = pulumi.InvokeOutputOptions(parent=self)
+        self._image_id = delivery.machine_image(cfg.app, self._invoke)
         network = self._network(cfg)
         lb = self._load_balancer(cfg, network)
         fleet = self._fleet(args, network, lb)
         monitoring = self._monitoring(args, lb, fleet)
+        generator = self._load_generator(args, network)
         service_url = lb.url
         namespace: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if cfg.kubernetes.enabled:
@@ -55,6 +64,8 @@ class Environment(pulumi.ComponentResource):
         self.alb_arn = lb.arn
         self.alarm_topic_arn = monitoring.alarm_topic_arn
         self.namespace = namespace
+        self.generator_master_group = generator.master_group_name
+        self.generator_workers_group = generator.workers_group_name
         self.register_outputs(
             {
                 "service_url": self.service_url,
@@ -63,6 +74,8 @@ class Environment(pulumi.ComponentResource):
                 "alb_arn": self.alb_arn,
                 "alarm_topic_arn": self.alarm_topic_arn,
                 "namespace": self.namespace,
+                "generator_master_group": self.generator_master_group,
+                "generator_workers_group": self.generator_workers_group,
             }
         )
 
@@ -71,8 +84,10 @@ class Environment(pulumi.ComponentResource):
             f"{self._prefix}-net",
             NetworkArgs(
                 config=cfg.network,
+                region=cfg.region,
                 app_port=cfg.app.port,
                 ingress_cidrs=cfg.load_balancer.ingress_cidrs,
+                interface_endpoints=cfg.interface_endpoints,
             ),
             self._child,
         )
@@ -83,20 +98,62 @@ class Environment(pulumi.ComponentResource):
             LoadBalancerArgs(
                 config=cfg.load_balancer,
                 app=cfg.app,
+                internal=not cfg.network.internet_facing,
                 vpc_id=network.vpc_id,
-                subnet_ids=list(network.public_subnet_ids),
+                subnet_ids=list(
+                    network.public_subnet_ids
+                    if cfg.network.internet_facing
+                    else network.private_subnet_ids
+                ),
                 security_group_id=network.lb_security_group_id,
             ),
             self._child,
         )
 
+    def _delivery(
+        self, name: str, args: EnvironmentArgs, artifact: ArtifactConfig, *, start: bool
+    ) -> tuple[pulumi.Output[str], InstanceRole]:
+        """The user data (base64) that installs `artifact`, and the role that may fetch it."""
+        cfg = args.config
+        uri = delivery.artifact_uri(artifact, cfg.region, self._invoke)
+        user_data = uri.apply(
+            lambda resolved: delivery.encode_user_data(
+                delivery.render_user_data(
+                    artifact,
+                    resolved,
+                    region=cfg.region,
+                    port=cfg.app.port,
+                    health_path=cfg.app.health_path,
+                    start=start,
+                )
+            )
+        )
+        exchange = [] if start else [args.tags.run.exchange_prefix(args.tags.stack)]
+        role = InstanceRole(
+            name,
+            InstanceRoleArgs(
+                region=cfg.region,
+                artifact_kind=artifact.kind,
+                artifact_uri=uri,
+                exchange=[prefix for prefix in exchange if prefix is not None],
+            ),
+            self._child,
+        )
+        return user_data, role
+
     def _fleet(self, args: EnvironmentArgs, network: Network, lb: LoadBalancer) -> Fleet:
+        user_data, role = self._delivery(
+            f"{self._prefix}-app-role", args, args.config.app.artifact, start=True
+        )
         return Fleet(
             f"{self._prefix}-fleet",
             FleetArgs(
                 config=args.config.fleet,
-                app=args.config.app,
                 tags=args.tags.aws,
+                machine_image=args.config.app.machine_image,
+                image_id=self._image_id,
+                user_data=user_data,
+                instance_profile_arn=role.profile_arn,
                 subnet_ids=list(network.private_subnet_ids),
                 security_group_id=network.app_security_group_id,
                 target_group_arn=lb.target_group_arn,
@@ -121,6 +178,27 @@ class Environment(pulumi.ComponentResource):
             self._child,
         )
 
+    def _load_generator(self, args: EnvironmentArgs, network: Network) -> LoadGenerator:
+        """Same machine image, same delivery path, perfenv's runtime as the artifact."""
+        user_data, role = self._delivery(
+            f"{self._prefix}-lg-role", args, ArtifactConfig(), start=False
+        )
+        return LoadGenerator(
+            f"{self._prefix}-lg",
+            LoadGeneratorArgs(
+                config=args.config.load_generator,
+                tags=args.tags.aws,
+                machine_image=args.config.app.machine_image,
+                image_id=self._image_id,
+                user_data=user_data,
+                instance_profile_arn=role.profile_arn,
+                vpc_id=network.vpc_id,
+                subnet_ids=list(network.private_subnet_ids),
+                egress=network.instance_egress,
+            ),
+            self._child,
+        )
+
     def _kubernetes(self, args: EnvironmentArgs) -> KubernetesApp:
         cfg = args.config
         return KubernetesApp(
@@ -131,7 +209,7 @@ class Environment(pulumi.ComponentResource):
                 app=cfg.app,
                 fleet=cfg.fleet,
                 tags=args.tags,
-                kubeconfig=args.kubeconfig,
+                access=args.kube,
             ),
             self._child,
         )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws.autoscaling
 import pulumi_aws.ec2
 
-from perfenv.infra.config import AppConfig, FleetConfig
+from perfenv.infra.config import FleetConfig
+from perfenv.infra.launch_template import launch_template
+from perfenv.infra.tags import role_tag
 
-ROOT_DEVICE = "/dev/xvda"
 HEALTH_CHECK_GRACE_S = 120
 MIN_HEALTHY_PERCENT = 90
 GROUP_METRICS = (
@@ -29,16 +29,15 @@ _predefined_metric = (
 @dataclass(frozen=True, kw_only=True)
 class FleetArgs:
     config: FleetConfig
-    app: AppConfig
     tags: dict[str, str]  # explicit: ASGs and launched instances do not get provider default tags
+    machine_image: str  # as configured: an AMI id or an SSM parameter path
+    image_id: pulumi.Input[str]  # resolved (perfenv.infra.delivery)
+    user_data: pulumi.Input[str]  # base64, rendered (perfenv.infra.delivery)
+    instance_profile_arn: pulumi.Input[str]
     subnet_ids: list[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
     target_group_arn: pulumi.Input[str]
     request_count_label: pulumi.Input[str]  # "<alb arn suffix>/<target group arn suffix>"
-
-
-def encode_user_data(script: str) -> str:
-    return base64.b64encode(script.encode()).decode()
 
 
 class Fleet(pulumi.ComponentResource):
@@ -62,43 +61,16 @@ class Fleet(pulumi.ComponentResource):
         self.register_outputs({"asg_name": self.asg_name, "launch_template_id": template.id})
 
     def _launch_template(self, args: FleetArgs) -> pulumi_aws.ec2.LaunchTemplate:
-        """IMDSv2 only, an encrypted root volume, no public IP, tags on what it launches."""
-        return pulumi_aws.ec2.LaunchTemplate(
+        return launch_template(
             f"{self._prefix}-lt",
-            image_id=args.app.ami,
             instance_type=args.config.instance_type,
-            user_data=encode_user_data(args.app.user_data),
-            update_default_version=True,
-            metadata_options=pulumi_aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled",
-                http_tokens="required",  # IMDSv2 only
-                http_put_response_hop_limit=1,
-            ),
-            block_device_mappings=[
-                pulumi_aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name=ROOT_DEVICE,
-                    ebs=pulumi_aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        encrypted="true",
-                        volume_size=args.config.volume_size_gb,
-                        volume_type="gp3",
-                        delete_on_termination="true",
-                    ),
-                )
-            ],
-            network_interfaces=[
-                pulumi_aws.ec2.LaunchTemplateNetworkInterfaceArgs(
-                    associate_public_ip_address="false",
-                    delete_on_termination="true",
-                    security_groups=[args.security_group_id],
-                )
-            ],
-            monitoring=pulumi_aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
-            tag_specifications=[
-                pulumi_aws.ec2.LaunchTemplateTagSpecificationArgs(
-                    resource_type=kind, tags=args.tags
-                )
-                for kind in ("instance", "volume", "network-interface")
-            ],
+            volume_size_gb=args.config.volume_size_gb,
+            description=f"perfenv: the app, image {args.machine_image}",
+            image_id=args.image_id,
+            user_data=args.user_data,
+            instance_profile_arn=args.instance_profile_arn,
+            security_group_id=args.security_group_id,
+            tags={**args.tags, **role_tag("app")},
             opts=self._child,
         )
 

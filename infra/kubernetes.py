@@ -1,5 +1,7 @@
 """KubernetesApp: the environment's namespace in an existing cluster and the app inside it.
 
+The cluster is the explicit kubeconfig and context of `perfenv.infra.kube_access`.
+
 The namespace is fenced: a ResourceQuota caps it, a LimitRange gives every container default
 requests and limits, and network policy denies all ingress except from the ingress namespace.
 """
@@ -19,6 +21,7 @@ from perfenv.infra.config import (
     KubernetesQuota,
     QuotaConfig,
 )
+from perfenv.infra.kube_access import KubeAccess
 from perfenv.infra.tags import Tags
 
 SERVICE_PORT = 80
@@ -32,7 +35,7 @@ class KubernetesAppArgs:
     app: AppConfig
     fleet: FleetConfig
     tags: Tags
-    kubeconfig: str | None  # contents or path; None: the ambient kubeconfig
+    access: KubeAccess  # explicit kubeconfig and context (perfenv.infra.kube_access)
 
 
 class KubernetesApp(pulumi.ComponentResource):
@@ -45,7 +48,10 @@ class KubernetesApp(pulumi.ComponentResource):
         super().__init__("perfenv:infra:KubernetesApp", name, None, opts)
         self._prefix = name
         provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=args.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-k8s",
+            kubeconfig=args.access.kubeconfig,
+            context=args.access.context,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self._child = pulumi.ResourceOptions(parent=self, provider=provider)
         self._tags = args.tags

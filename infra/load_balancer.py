@@ -1,4 +1,8 @@
-"""LoadBalancer: the ALB in the public subnets, its target group and listeners."""
+"""LoadBalancer: the ALB, its target group and listeners.
+
+Internet-facing in the public subnets, or internal in the private ones (an isolated network):
+then only what runs in the VPC (the load generator) reaches it.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 class LoadBalancerArgs:
     config: LoadBalancerConfig
     app: AppConfig
+    internal: bool
     vpc_id: pulumi.Input[str]
     subnet_ids: list[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
@@ -60,7 +65,7 @@ class LoadBalancer(pulumi.ComponentResource):
         return pulumi_aws.lb.LoadBalancer(
             f"{self._prefix}-alb",
             load_balancer_type="application",
-            internal=False,
+            internal=args.internal,
             subnets=args.subnet_ids,
             security_groups=[args.security_group_id],
             idle_timeout=args.config.idle_timeout_s,

@@ -1,4 +1,10 @@
-"""Network: the VPC, its subnets and routes, the private NACL, security groups, flow logs."""
+"""Network: the VPC, its subnets and routes, the private NACL, security groups, flow logs.
+
+Facing the internet, public subnets route to an internet gateway and private ones to NAT
+gateways (`nat`). Isolated (`network.isolated`), there is neither: no public subnets, no
+internet or NAT gateway, no route to 0.0.0.0/0 or ::/0; VPC endpoints serve what instances need
+from AWS, and the app's egress is limited to the VPC and the S3 endpoint's prefix list.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,18 @@ import pulumi_aws
 import pulumi_aws.ec2
 
 from perfenv.infra.config import NetworkConfig
+from perfenv.infra.endpoints import HTTPS, VpcEndpoints, VpcEndpointsArgs
 from perfenv.infra.flow_logs import FlowLogs, FlowLogsArgs
-
-ALL_TRAFFIC = "0.0.0.0/0"
-EPHEMERAL_PORTS = (1024, 65535)
+from perfenv.infra.network_rules import ALL_TRAFFIC, private_acl, security_groups
 
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     config: NetworkConfig
+    region: str
     app_port: int
     ingress_cidrs: list[str]  # who may reach the load balancer on 80/443
+    interface_endpoints: tuple[str, ...] = ()  # isolated: the services instances reach
 
 
 class Network(pulumi.ComponentResource):
@@ -28,6 +35,7 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: list[pulumi.Output[str]]
     lb_security_group_id: pulumi.Output[str]
     app_security_group_id: pulumi.Output[str]
+    instance_egress: list[pulumi_aws.ec2.SecurityGroupEgressArgs]  # what instances may reach
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -44,11 +52,22 @@ class Network(pulumi.ComponentResource):
             opts=self._child,
         )
         public, private = self._subnets(cfg, vpc)
-        igw = self._public_routes(vpc, public)
-        nats = self._nat_gateways(cfg, public, igw, len(private))
-        self._private_routes(vpc, private, nats)
-        self._private_acl(cfg, vpc, private)
-        lb_sg, app_sg = self._security_groups(args, vpc)
+        nats: list[pulumi_aws.ec2.NatGateway] = []
+        if cfg.internet_facing:
+            igw = self._public_routes(vpc, public)
+            nats = self._nat_gateways(cfg, public, igw, len(private))
+        tables = self._private_routes(vpc, private, nats)
+        self.instance_egress = self._instance_egress(args, vpc, private, tables)
+        private_acl(f"{name}-private-acl", cfg.cidr, vpc, private, self._child)
+        lb_sg, app_sg = security_groups(
+            name,
+            args.ingress_cidrs,
+            args.app_port,
+            cfg.cidr,
+            vpc,
+            self.instance_egress,
+            self._child,
+        )
         FlowLogs(
             f"{name}-flow-logs",
             FlowLogsArgs(vpc_id=vpc.id, retention_days=cfg.flow_log_retention_days),
@@ -73,7 +92,8 @@ class Network(pulumi.ComponentResource):
     def _subnets(
         self, cfg: NetworkConfig, vpc: pulumi_aws.ec2.Vpc
     ) -> tuple[list[pulumi_aws.ec2.Subnet], list[pulumi_aws.ec2.Subnet]]:
-        """One public and one private subnet per zone; nothing gets a public IP at launch."""
+        """One private subnet per zone, and a public one facing the internet; nothing gets a
+        public IP at launch."""
         zones = pulumi_aws.get_availability_zones_output(
             state="available", opts=pulumi.InvokeOutputOptions(parent=self)
         )
@@ -92,7 +112,8 @@ class Network(pulumi.ComponentResource):
                 for i, cidr in enumerate(cidrs)
             ]
 
-        return subnets("public", public_cidrs), subnets("private", private_cidrs)
+        public = subnets("public", public_cidrs) if cfg.internet_facing else []
+        return public, subnets("private", private_cidrs)
 
     def _public_routes(
         self, vpc: pulumi_aws.ec2.Vpc, public: list[pulumi_aws.ec2.Subnet]
@@ -145,110 +166,69 @@ class Network(pulumi.ComponentResource):
         vpc: pulumi_aws.ec2.Vpc,
         private: list[pulumi_aws.ec2.Subnet],
         nats: list[pulumi_aws.ec2.NatGateway],
-    ) -> None:
-        """Each private subnet routes to a NAT gateway (its zone's, or the single one)."""
+    ) -> list[pulumi_aws.ec2.RouteTable]:
+        """Each private subnet routes to a NAT gateway (its zone's, or the single one), or,
+        without one, nowhere beyond the VPC."""
+        tables = []
         for i, subnet in enumerate(private):
+            routes = [
+                pulumi_aws.ec2.RouteTableRouteArgs(
+                    cidr_block=ALL_TRAFFIC, nat_gateway_id=nats[i % len(nats)].id
+                )
+                for _ in nats[:1]
+            ]
             rt = pulumi_aws.ec2.RouteTable(
                 f"{self._prefix}-private-rt-{i}",
                 vpc_id=vpc.id,
-                routes=[
-                    pulumi_aws.ec2.RouteTableRouteArgs(
-                        cidr_block=ALL_TRAFFIC, nat_gateway_id=nats[i % len(nats)].id
-                    )
-                ],
+                routes=routes,
                 opts=self._child,
             )
+            tables.append(rt)
             pulumi_aws.ec2.RouteTableAssociation(
                 f"{self._prefix}-private-rta-{i}",
                 subnet_id=subnet.id,
                 route_table_id=rt.id,
                 opts=self._child,
             )
+        return tables
 
-    def _private_acl(
+    def _instance_egress(
         self,
-        cfg: NetworkConfig,
+        args: NetworkArgs,
         vpc: pulumi_aws.ec2.Vpc,
         private: list[pulumi_aws.ec2.Subnet],
-    ) -> pulumi_aws.ec2.NetworkAcl:
-        """Private subnets admit the VPC's own CIDR, and return traffic on ephemeral ports."""
-        low, high = EPHEMERAL_PORTS
-        return pulumi_aws.ec2.NetworkAcl(
-            f"{self._prefix}-private-acl",
-            vpc_id=vpc.id,
-            subnet_ids=[s.id for s in private],
-            ingress=[
-                pulumi_aws.ec2.NetworkAclIngressArgs(
-                    rule_no=100,
-                    action="allow",
-                    protocol="-1",
-                    cidr_block=cfg.cidr,
-                    from_port=0,
-                    to_port=0,
-                ),
-                pulumi_aws.ec2.NetworkAclIngressArgs(
-                    rule_no=200,
-                    action="allow",
-                    protocol="tcp",
-                    cidr_block=ALL_TRAFFIC,
-                    from_port=low,
-                    to_port=high,
-                ),
-            ],
-            egress=[
-                pulumi_aws.ec2.NetworkAclEgressArgs(
-                    rule_no=100,
-                    action="allow",
-                    protocol="-1",
-                    cidr_block=ALL_TRAFFIC,
-                    from_port=0,
-                    to_port=0,
-                )
-            ],
-            opts=self._child,
-        )
-
-    def _security_groups(
-        self, args: NetworkArgs, vpc: pulumi_aws.ec2.Vpc
-    ) -> tuple[pulumi_aws.ec2.SecurityGroup, pulumi_aws.ec2.SecurityGroup]:
-        """The load balancer takes 80/443 from the configured CIDRs; the app only from it."""
-        lb_sg = pulumi_aws.ec2.SecurityGroup(
-            f"{self._prefix}-lb-sg",
-            vpc_id=vpc.id,
-            description="perfenv load balancer: HTTP(S) from the configured CIDRs",
-            ingress=[
-                pulumi_aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=port, to_port=port, cidr_blocks=args.ingress_cidrs
-                )
-                for port in (80, 443)
-            ],
-            egress=[
-                pulumi_aws.ec2.SecurityGroupEgressArgs(
-                    protocol="tcp",
-                    from_port=args.app_port,
-                    to_port=args.app_port,
-                    cidr_blocks=[args.config.cidr],
-                )
-            ],
-            opts=self._child,
-        )
-        app_sg = pulumi_aws.ec2.SecurityGroup(
-            f"{self._prefix}-app-sg",
-            vpc_id=vpc.id,
-            description="perfenv app: the app port from the load balancer only",
-            ingress=[
-                pulumi_aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp",
-                    from_port=args.app_port,
-                    to_port=args.app_port,
-                    security_groups=[lb_sg.id],
-                )
-            ],
-            egress=[
+        tables: list[pulumi_aws.ec2.RouteTable],
+    ) -> list[pulumi_aws.ec2.SecurityGroupEgressArgs]:
+        """Anywhere, facing the internet; isolated, the VPC and HTTPS to S3's prefix list
+        (through the endpoints built here)."""
+        cfg = args.config
+        if cfg.internet_facing:
+            return [
                 pulumi_aws.ec2.SecurityGroupEgressArgs(
                     protocol="-1", from_port=0, to_port=0, cidr_blocks=[ALL_TRAFFIC]
                 )
-            ],
-            opts=self._child,
+            ]
+        endpoints = VpcEndpoints(
+            f"{self._prefix}-endpoints",
+            VpcEndpointsArgs(
+                region=args.region,
+                vpc_id=vpc.id,
+                vpc_cidr=cfg.cidr,
+                subnet_ids=[s.id for s in private],
+                route_table_ids=[t.id for t in tables],
+                gateway_services=cfg.gateway_endpoints,
+                interface_services=args.interface_endpoints,
+            ),
+            self._child,
         )
-        return lb_sg, app_sg
+        return [
+            pulumi_aws.ec2.SecurityGroupEgressArgs(
+                protocol="-1", from_port=0, to_port=0, cidr_blocks=[cfg.cidr]
+            ),
+            pulumi_aws.ec2.SecurityGroupEgressArgs(
+                protocol="tcp",
+                from_port=HTTPS,
+                to_port=HTTPS,
+                prefix_list_ids=endpoints.prefix_list_ids,
+            ),
+        ]

@@ -23,10 +23,11 @@ from perfenv.infra.config import (
     load_all,
     parse_config,
 )
+from perfenv.infra.kube_access import KUBECONFIG_ENV, KubeAccess, checked_kube_access, kube_access
 from perfenv.infra.tags import Tags, team_of
 
-KUBECONFIG_ENV = "PERFENV_KUBECONFIG"
 ACCOUNTS_ENV = "PERFENV_AWS_ACCOUNTS"
+__all__ = ["ACCOUNTS_ENV", "KUBECONFIG_ENV", "aws_provider", "build", "main"]
 
 
 def main() -> None:
@@ -47,17 +48,30 @@ def main() -> None:
         if value is not None
     }
     stack = pulumi.get_stack()
-    build(parse_config(default_stacks_dir() / f"Pulumi.{stack}.yaml", raw), stack)
+    path = default_stacks_dir() / f"Pulumi.{stack}.yaml"
+    config = parse_config(path, raw)
+    kube = None
+    if config.environment is not None:  # a real deploy: only an allowed cluster
+        kube = checked_kube_access(config.environment.kubernetes, str(path))
+    build(config, stack, kube=kube)
 
 
-def build(stack: StackFile, stack_name: str, *, stacks_dir: Path | None = None) -> None:
+def build(
+    stack: StackFile,
+    stack_name: str,
+    *,
+    stacks_dir: Path | None = None,
+    kube: KubeAccess | None = None,
+) -> None:
     """Create the stack's resources and export its outputs.
 
     The cost stack reads every environment stack file under `stacks_dir` (default:
-    `perfenv.infra.config.default_stacks_dir()`).
+    `perfenv.infra.config.default_stacks_dir()`). `kube`: the checked cluster access (`main`
+    passes it); without it, the configured one unchecked (evaluation under mocks).
     """
     if stack.environment is not None:
-        _build_environment(stack, stack_name)
+        access = kube or kube_access(stack.environment.kubernetes)
+        _build_environment(stack, stack_name, access)
     elif stack.cost is not None:
         _build_cost(stack, stack_name, stacks_dir)
 
@@ -92,7 +106,7 @@ def aws_provider(
     )
 
 
-def _build_environment(stack: StackFile, stack_name: str) -> None:
+def _build_environment(stack: StackFile, stack_name: str, kube: KubeAccess) -> None:
     from perfenv.infra.environment import Environment, EnvironmentArgs
 
     config = stack.environment
@@ -109,7 +123,7 @@ def _build_environment(stack: StackFile, stack_name: str) -> None:
         EnvironmentArgs(
             config=config,
             tags=tags,
-            kubeconfig=config.kubernetes.kubeconfig or os.environ.get(KUBECONFIG_ENV),
+            kube=kube,
         ),
         pulumi.ResourceOptions(providers={"aws": provider}),
     )
@@ -119,6 +133,8 @@ def _build_environment(stack: StackFile, stack_name: str) -> None:
     pulumi.export("alb_arn", env.alb_arn)
     pulumi.export("alarm_topic_arn", env.alarm_topic_arn)
     pulumi.export("namespace", env.namespace)
+    pulumi.export("generator_master_group", env.generator_master_group)
+    pulumi.export("generator_workers_group", env.generator_workers_group)
 
 
 def _build_cost(stack: StackFile, stack_name: str, stacks_dir: Path | None) -> None:

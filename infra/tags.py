@@ -76,3 +76,11 @@ class Tags:
         if self.run.expires_at is None:
             return {}
         return {f"{LABEL_PREFIX}expires-at": self.run.expires_at}
+
+
+ROLE_KEY = tag_key("role")  # what a security group or instance is for (the policy rules read it)
+
+
+def role_tag(role: str) -> dict[str, str]:
+    """`{"perfenv:role": role}`: own tags naming what a resource is for."""
+    return {ROLE_KEY: role}

@@ -51,12 +51,10 @@ def parity(
     from perfenv.cli.program.parity import parity as run_parity
 
     report = run_parity(reference, stack, stacks_dir=stacks_dir)
-    if report.ok:
-        emit([], fmt, columns=report.columns())
-        stderr.print(f"parity: {stack} matches {reference} (only scale fields differ)")
-        return
     emit(report.rows(), fmt, columns=report.columns())
-    raise CheckFailed("\n".join(report.lines()))
+    if not report.ok:
+        raise CheckFailed("\n".join(report.lines()))
+    stderr.print(report.summary())
 
 
 @app.command("preview")

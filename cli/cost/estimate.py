@@ -133,7 +133,7 @@ def _per_hour_lines(
     """(item, quantity, unit, hourly unit price, note) for a fleet of `instances`."""
     month = table.hours_per_month
     assume = table.assumptions
-    nat_count = 1 if env.network.nat == "single" else env.network.az_count
+    nat_count = env.network.nat_gateways
     gb = Decimal(env.fleet.volume_size_gb)
     n = Decimal(instances)
     return [
@@ -150,7 +150,7 @@ def _per_hour_lines(
             Decimal(nat_count),
             "gateway-hour",
             prices.nat_gateway_hour,
-            f"nat: {env.network.nat}",
+            f"nat: {env.network.nat_mode}",
         ),
         (
             "NAT gateway data",

@@ -228,6 +228,7 @@ def _fake_id(type_: str, name: str) -> str:
         "networkacl": "acl",
         "launchtemplate": "lt",
         "flowlog": "fl",
+        "vpcendpoint": "vpce",
     }
     return f"{prefixes[short]}-{digest}" if short in prefixes else f"{name}-{digest[:8]}"
 
@@ -247,6 +248,10 @@ class PreviewMocks(Mocks):
             return {"names": names, "zoneIds": ids, "id": self.region}, None
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": self.ACCOUNT, "arn": "", "userId": "", "id": self.ACCOUNT}, None
+        if args.token == "aws:ssm/getParameter:getParameter":
+            name = str(args.args.get("name"))
+            ami = "ami-" + hashlib.sha1(name.encode()).hexdigest()[:17]
+            return {"id": name, "name": name, "value": ami, "type": "String"}, None
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}, None
         return {}, None
@@ -264,6 +269,8 @@ class PreviewMocks(Mocks):
             state["zoneId"] = "Z32O12XQLNTSW2"
         if args.typ == "aws:lb/targetGroup:TargetGroup":
             state["arnSuffix"] = f"targetgroup/{args.name}/{id_[-8:]}"
+        if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            state["prefixListId"] = f"pl-{id_[-8:]}"
         if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state["latestVersion"] = 1
         if args.typ.startswith("kubernetes:"):

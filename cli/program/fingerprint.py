@@ -82,6 +82,7 @@ def _sg_rules(inputs: dict[str, Any], n: _Normalizer) -> set[str]:
                 + list(rule.get("ipv6CidrBlocks") or [])
                 + [f"sg:{n.ref(g)}" for g in rule.get("securityGroups") or []]
                 + (["self"] if rule.get("self") else [])
+                + ["prefix-list"] * len(rule.get("prefixListIds") or [])
             )
             rules.add(
                 f"{direction} {rule.get('protocol')} {_num(rule.get('fromPort'))}-"

@@ -5,13 +5,18 @@ Two stacks match when they build the same components and resource types and the 
 set, Kubernetes policies), and their configs differ only in fields the config model marks as
 scale. Both programs are evaluated under mocks, so parity judges what would be built, not
 only what the config says.
+
+One structural difference is allowed and named: isolation (`network.isolated`, docs/adr/0028).
+When the two stacks differ in it, the candidate is evaluated a second time with the reference's
+isolation; what differs only in the first comparison is isolation's doing and reported as
+allowed, anything left is a difference.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,8 @@ from perfenv.infra.config import (
 
 # Fields that name an environment rather than shape it: they differ by design.
 IDENTITY_FIELDS = frozenset({"name", "kind", "network.cidr", "kubernetes.namespace"})
+ISOLATION = "isolation"  # the allowed structural difference
+ISOLATION_FIELDS = frozenset({"network.isolated"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,12 +48,14 @@ class ParityReport:
     reference: str
     candidate: str
     differences: list[Difference]
+    allowed: list[Difference] = field(default_factory=list)  # isolation's, named
 
     @property
     def ok(self) -> bool:
         return not self.differences
 
     def rows(self) -> list[dict[str, str]]:
+        """Every difference, then the allowed ones (aspect `isolation (allowed): ...`)."""
         return [
             {
                 "aspect": d.aspect,
@@ -54,8 +63,18 @@ class ParityReport:
                 self.reference: d.reference,
                 self.candidate: d.candidate,
             }
-            for d in self.differences
+            for d in self.differences + self.allowed
         ]
+
+    def summary(self) -> str:
+        if not self.ok:
+            return f"parity: {self.candidate} differs from {self.reference}"
+        if not self.allowed:
+            return f"parity: {self.candidate} matches {self.reference} (only scale fields differ)"
+        return (
+            f"parity: {self.candidate} matches {self.reference} but for {ISOLATION}, the allowed "
+            f"structural difference ({len(self.allowed)} items; only scale fields differ besides)"
+        )
 
     def columns(self) -> list[str]:
         return ["aspect", "item", self.reference, self.candidate]
@@ -106,23 +125,64 @@ def check_parity(
 
 
 def compare(reference: StackFile, candidate: StackFile) -> ParityReport:
+    ref_env, cand_env = reference.environment, candidate.environment
+    assert ref_env is not None and cand_env is not None
+    ref_print = _fingerprint(reference)
+    differences = _differences(ref_env, ref_print, candidate)
+    allowed: list[Difference] = []
+    if ref_env.network.isolated != cand_env.network.isolated:
+        alike = _with_isolation(candidate, ref_env.network.isolated)
+        remaining = _differences(ref_env, ref_print, alike)
+        allowed = [
+            Difference(
+                aspect=f"{ISOLATION} (allowed): {d.aspect}",
+                item=d.item,
+                reference=d.reference,
+                candidate=d.candidate,
+            )
+            for d in differences
+            if d not in remaining
+        ]
+        differences = remaining
+    return ParityReport(
+        reference=reference.stack,
+        candidate=candidate.stack,
+        differences=differences,
+        allowed=allowed,
+    )
+
+
+def _fingerprint(stack: StackFile) -> Any:
     from perfenv.cli.program.evaluate import evaluate
     from perfenv.cli.program.fingerprint import fingerprint
 
-    ref_env, cand_env = reference.environment, candidate.environment
-    assert ref_env is not None and cand_env is not None
+    assert stack.environment is not None
+    return fingerprint(evaluate(stack, stack.stack).resources, stack.environment)
+
+
+def _differences(
+    ref_env: EnvironmentConfig, ref_print: Any, candidate: StackFile
+) -> list[Difference]:
+    cand_env = candidate.environment
+    assert cand_env is not None
+    cand_print = _fingerprint(candidate)
     differences = config_differences(ref_env, cand_env)
-    ref_print = fingerprint(evaluate(reference, reference.stack).resources, ref_env)
-    cand_print = fingerprint(evaluate(candidate, candidate.stack).resources, cand_env)
     for aspect, ref_items, cand_items in (
         ("component", ref_print.components, cand_print.components),
         ("resource type", ref_print.types, cand_print.types),
         ("rule", ref_print.rules, cand_print.rules),
     ):
         differences += _set_differences(aspect, ref_items, cand_items)
-    return ParityReport(
-        reference=reference.stack, candidate=candidate.stack, differences=differences
-    )
+    return differences
+
+
+def _with_isolation(stack: StackFile, isolated: bool) -> StackFile:
+    """The stack as it would be with the other isolation (a hypothetical: not validated, since
+    a perf environment may not be anything but isolated)."""
+    env = stack.environment
+    assert env is not None
+    network = env.network.model_copy(update={"isolated": isolated, "nat": None})
+    return stack.model_copy(update={"environment": env.model_copy(update={"network": network})})
 
 
 def _set_differences(aspect: str, ref: set[str], cand: set[str]) -> list[Difference]:

@@ -8,7 +8,13 @@ The models live by what they configure (`network`, `fleet`, `app`, `budgets`, `e
 reading and validating stack files in `loading`; this package's names are the public ones.
 """
 
-from perfenv.infra.config.app import AppConfig, KubernetesConfig, LoadBalancerConfig
+from perfenv.infra.config.app import (
+    AppConfig,
+    ArtifactConfig,
+    ArtifactKind,
+    KubernetesConfig,
+    LoadBalancerConfig,
+)
 from perfenv.infra.config.budgets import (
     AlarmConfig,
     AnomalyConfig,
@@ -25,6 +31,7 @@ from perfenv.infra.config.fleet import (
     ScalingTargets,
     Schedule,
 )
+from perfenv.infra.config.load_generator import LoadGeneratorConfig
 from perfenv.infra.config.loading import (
     COST_KEY,
     ENVIRONMENT_KEY,
@@ -53,6 +60,8 @@ __all__ = [
     "AlarmConfig",
     "AnomalyConfig",
     "AppConfig",
+    "ArtifactConfig",
+    "ArtifactKind",
     "BillingAlarmConfig",
     "BudgetConfig",
     "CapacityConfig",
@@ -64,6 +73,7 @@ __all__ = [
     "KubernetesConfig",
     "KubernetesQuota",
     "LoadBalancerConfig",
+    "LoadGeneratorConfig",
     "Model",
     "NetworkConfig",
     "PositiveInt",

@@ -1,4 +1,8 @@
-"""`network`: the VPC's address space, zones, NAT mode and isolation."""
+"""`network`: the VPC's address space, zones, NAT mode and isolation.
+
+An isolated network has no way out: no internet gateway, no NAT gateway, no default route. What
+its instances need from AWS they reach through VPC endpoints (`ENDPOINT_SERVICES`).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,19 @@ from pydantic_core import PydanticCustomError
 from perfenv.infra.config.model import Model, Scale
 
 MIN_SUBNET_PREFIX = 28  # AWS refuses subnets smaller than /28
+NatMode = Literal["none", "single", "per_az"]
+# What instances in an isolated network reach AWS through: S3 (artifacts, the state store, the
+# Amazon Linux repositories) by a gateway endpoint, the rest by interface endpoints (SSM and
+# Run Command, CloudWatch Logs and metrics, STS for the instance profile's credentials).
+GATEWAY_ENDPOINTS = ("s3",)
+INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "logs", "monitoring", "sts")
 
 
 class NetworkConfig(Model):
     cidr: str
     az_count: int = Scale(ge=1, le=6)
-    nat: Literal["single", "per_az"] = Scale("single")
     isolated: bool = False
+    nat: NatMode | None = Scale(None)  # absent: single, or none when isolated
     flow_log_retention_days: int = Field(14, gt=0)
 
     @field_validator("cidr")
@@ -49,6 +59,41 @@ class NetworkConfig(Model):
                     {"cidr": cidr, "n": value, "p": prefix},
                 )
         return value
+
+    @field_validator("nat")
+    @classmethod
+    def _no_nat_when_isolated(cls, value: NatMode | None, info: ValidationInfo) -> NatMode | None:
+        if info.data.get("isolated") and value not in (None, "none"):
+            raise PydanticCustomError(
+                "isolated_nat",
+                "an isolated network has no NAT gateway (got {nat}): remove nat or set none",
+                {"nat": value},
+            )
+        return value
+
+    @property
+    def nat_mode(self) -> NatMode:
+        """What is built: `none` when isolated, else the configured mode (default `single`)."""
+        if self.isolated:
+            return "none"
+        return self.nat or "single"
+
+    @property
+    def nat_gateways(self) -> int:
+        return {"none": 0, "single": 1, "per_az": self.az_count}[self.nat_mode]
+
+    @property
+    def internet_facing(self) -> bool:
+        """Whether the VPC has an internet gateway (and its balancer faces the internet)."""
+        return not self.isolated
+
+    @property
+    def gateway_endpoints(self) -> tuple[str, ...]:
+        return GATEWAY_ENDPOINTS if self.isolated else ()
+
+    @property
+    def interface_endpoints(self) -> tuple[str, ...]:
+        return INTERFACE_ENDPOINTS if self.isolated else ()
 
     def subnet_cidrs(self) -> tuple[list[str], list[str]]:
         """(public, private) subnet CIDRs, one of each per zone, carved in order."""

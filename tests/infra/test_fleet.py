@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import base64
-
 from perfenv.cli.program.evaluate import Evaluation
-from perfenv.infra.config import AppConfig, FleetConfig
+from perfenv.infra.config import FleetConfig
 from perfenv.infra.fleet import Fleet, FleetArgs
 from tests.infra.conftest import build, only
 
@@ -23,14 +21,16 @@ def _fleet(**overrides: object) -> Evaluation:
     }
     values.update(overrides)
     cfg = FleetConfig.model_validate(values)
-    app = AppConfig(user_data="#!/bin/sh\necho hi\n")
     return build(
         lambda: Fleet(
             "t-fleet",
             FleetArgs(
                 config=cfg,
-                app=app,
                 tags=TAGS,
+                machine_image="ami-0123456789abcdef0",
+                image_id="ami-0123456789abcdef0",
+                user_data="IyEvYmluL3NoCg==",
+                instance_profile_arn="arn:aws:iam::1:instance-profile/p",
                 subnet_ids=["subnet-a", "subnet-b"],
                 security_group_id="sg-app",
                 target_group_arn="arn:tg",
@@ -48,9 +48,11 @@ def test_launch_template_requires_imdsv2_encrypts_and_has_no_public_ip() -> None
     (nic,) = lt.inputs["networkInterfaces"]
     assert nic["associatePublicIpAddress"] == "false"
     assert nic["securityGroups"] == ["sg-app"]
-    assert base64.b64decode(lt.inputs["userData"]).decode() == "#!/bin/sh\necho hi\n"
+    assert lt.inputs["userData"] == "IyEvYmluL3NoCg=="
+    assert lt.inputs["imageId"] == "ami-0123456789abcdef0"
+    assert lt.inputs["iamInstanceProfile"] == {"arn": "arn:aws:iam::1:instance-profile/p"}
     kinds = {spec["resourceType"]: spec["tags"] for spec in lt.inputs["tagSpecifications"]}
-    assert kinds["instance"] == TAGS and kinds["volume"] == TAGS
+    assert kinds["instance"] == kinds["volume"] == {**TAGS, "perfenv:role": "app"}
 
 
 def test_group_bounds_health_checks_refresh_and_tags() -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from perfenv.cli.program.evaluate import Evaluation
 from perfenv.infra.config import AppConfig, FleetConfig, KubernetesConfig, QuotaConfig, RunConfig
+from perfenv.infra.kube_access import KubeAccess
 from perfenv.infra.kubernetes import KubernetesApp, KubernetesAppArgs
 from perfenv.infra.tags import Tags
 from tests.infra.conftest import build, only
@@ -16,7 +17,7 @@ def _k8s() -> Evaluation:
         app=AppConfig(replicas=2, max_replicas=5, cpu_limit="250m", memory_limit="256Mi"),
         fleet=FleetConfig(min=1, desired=1, max=2),
         tags=Tags(environment="t", stack="t-stack", run=RUN),
-        kubeconfig="apiVersion: v1\nkind: Config\n",
+        access=KubeAccess(kubeconfig="apiVersion: v1\nkind: Config\n", context="ci"),
     )
     return build(lambda: KubernetesApp("t-k8s", args))
 
@@ -25,6 +26,7 @@ def test_explicit_provider_from_the_kubeconfig() -> None:
     ev = _k8s()
     provider = only(ev, "pulumi:providers:kubernetes")
     assert provider.inputs["kubeconfig"].startswith("apiVersion: v1")
+    assert provider.inputs["context"] == "ci"
     objects = [r for r in ev.resources if r.type.startswith("kubernetes:")]
     assert len(objects) >= 8
     assert all(r.provider and r.provider.startswith(provider.urn) for r in objects)

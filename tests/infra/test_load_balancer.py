@@ -6,7 +6,7 @@ from perfenv.infra.load_balancer import LoadBalancer, LoadBalancerArgs
 from tests.infra.conftest import build, only
 
 
-def _lb(**overrides: object) -> Evaluation:
+def _lb(internal: bool = False, **overrides: object) -> Evaluation:
     cfg = LoadBalancerConfig.model_validate(overrides)
     return build(
         lambda: LoadBalancer(
@@ -14,6 +14,7 @@ def _lb(**overrides: object) -> Evaluation:
             LoadBalancerArgs(
                 config=cfg,
                 app=AppConfig(health_path="/ready", port=9000),
+                internal=internal,
                 vpc_id="vpc-1",
                 subnet_ids=["subnet-pub-a", "subnet-pub-b"],
                 security_group_id="sg-lb",
@@ -28,6 +29,8 @@ def test_alb_in_public_subnets_with_target_group_health_path() -> None:
     assert alb.inputs["subnets"] == ["subnet-pub-a", "subnet-pub-b"]
     assert alb.inputs["securityGroups"] == ["sg-lb"]
     assert alb.inputs["enableDeletionProtection"] is False
+    assert alb.inputs["internal"] is False
+    assert only(_lb(internal=True), "aws:lb/loadBalancer:LoadBalancer").inputs["internal"] is True
     tg = only(ev, "aws:lb/targetGroup:TargetGroup")
     assert tg.inputs["port"] == 9000
     assert tg.inputs["healthCheck"]["path"] == "/ready"

@@ -15,11 +15,14 @@ def _network(**overrides: object) -> NetworkConfig:
 
 
 def _build(cfg: NetworkConfig, ingress: list[str] | None = None) -> Evaluation:
-    return build(
-        lambda: Network(
-            "t-net", NetworkArgs(config=cfg, app_port=8080, ingress_cidrs=ingress or ["10.0.0.0/8"])
-        )
+    args = NetworkArgs(
+        config=cfg,
+        region="eu-west-1",
+        app_port=8080,
+        ingress_cidrs=ingress or ["10.0.0.0/8"],
+        interface_endpoints=cfg.interface_endpoints,
     )
+    return build(lambda: Network("t-net", args))
 
 
 def test_subnets_per_zone_from_the_vpc_cidr() -> None:
@@ -61,7 +64,7 @@ def test_app_port_only_from_the_load_balancer_group() -> None:
     groups = {r.name: r for r in ev.of_type("aws:ec2/securityGroup:SecurityGroup")}
     lb, app = groups["t-net-lb-sg"], groups["t-net-app-sg"]
     assert sorted(r["fromPort"] for r in lb.inputs["ingress"]) == [80, 443]
-    assert all(r["cidrBlocks"] == ["192.168.0.0/16"] for r in lb.inputs["ingress"])
+    assert all(r["cidrBlocks"] == ["10.40.0.0/16", "192.168.0.0/16"] for r in lb.inputs["ingress"])
     (rule,) = app.inputs["ingress"]
     assert rule["fromPort"] == rule["toPort"] == 8080
     assert rule["securityGroups"] == [lb.id]
@@ -88,3 +91,39 @@ def test_no_peering_transit_or_foreign_routes() -> None:
     assert not any("peering" in t.lower() or "transitgateway" in t.lower() for t in types)
     for table in ev.of_type("aws:ec2/routeTable:RouteTable"):
         assert [r["cidrBlock"] for r in table.inputs["routes"]] == ["0.0.0.0/0"]
+
+
+def test_isolated_has_no_way_out_but_the_endpoints() -> None:
+    cfg = _network(nat=None, isolated=True)
+    ev = _build(cfg)
+    types = {r.type for r in ev.resources}
+    for gone in ("internetGateway:InternetGateway", "natGateway:NatGateway", "eip:Eip"):
+        assert f"aws:ec2/{gone}" not in types
+    assert all("public" not in s.name for s in ev.of_type("aws:ec2/subnet:Subnet"))
+    for table in ev.of_type("aws:ec2/routeTable:RouteTable"):
+        assert table.inputs["routes"] == []
+    endpoints = {
+        e.inputs["serviceName"]: e.inputs for e in ev.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    }
+    s3 = endpoints.pop("com.amazonaws.eu-west-1.s3")
+    assert s3["vpcEndpointType"] == "Gateway" and len(s3["routeTableIds"]) == 3
+    assert sorted(endpoints) == sorted(
+        f"com.amazonaws.eu-west-1.{s}"
+        for s in ("ssm", "ssmmessages", "ec2messages", "logs", "monitoring", "sts")
+    )
+    assert all(
+        e["vpcEndpointType"] == "Interface" and e["privateDnsEnabled"] for e in endpoints.values()
+    )
+    app = next(
+        g for g in ev.of_type("aws:ec2/securityGroup:SecurityGroup") if g.name == "t-net-app-sg"
+    )
+    (vpc_rule, s3_rule) = app.inputs["egress"]
+    assert vpc_rule["cidrBlocks"] == ["10.40.0.0/16"]
+    assert s3_rule["fromPort"] == 443 and s3_rule["prefixListIds"][0].startswith("pl-")
+    assert not s3_rule.get("cidrBlocks")
+
+
+def test_nat_on_an_isolated_network_is_refused() -> None:
+    with pytest.raises(ValueError, match="isolated network has no NAT gateway"):
+        _network(isolated=True, nat="single")
+    assert _network(isolated=True, nat="none").nat_gateways == 0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import runpy
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from perfenv.cli.program.evaluate import (
     run_under_mocks,
     stack_config,
 )
-from perfenv.infra.config import EnvironmentConfig, StackFile
+from perfenv.infra.config import ConfigError, EnvironmentConfig, StackFile
 from tests.infra.conftest import REPO, stack_file
 
 
@@ -26,6 +27,8 @@ def test_environment_exports_its_outputs(shipped: dict[str, Evaluation]) -> None
         "alb_arn",
         "alarm_topic_arn",
         "namespace",
+        "generator_master_group",
+        "generator_workers_group",
     }
     assert (
         outputs["service_url"].startswith("http://")
@@ -45,6 +48,9 @@ def test_components_are_parented_and_name_prefixed(shipped: dict[str, Evaluation
         "perfenv:infra:LoadBalancer",
         "perfenv:infra:Monitoring",
         "perfenv:infra:KubernetesApp",
+        "perfenv:infra:InstanceRole",
+        "perfenv:infra:LoadGenerator",
+        "perfenv:infra:VpcEndpoints",
     }
     for r in ev.resources:
         if r.parent in components:
@@ -85,18 +91,65 @@ def test_kubernetes_disabled_builds_no_kubernetes_objects() -> None:
     assert ev.outputs["namespace"] is None
 
 
-def test_main_reads_stack_config_and_builds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What `pulumi up` runs: config from `perfenv:*` keys, validated, then built."""
-    monkeypatch.chdir(REPO)
-    stack = stack_file("perf")
-    ev = run_under_mocks(
+def _run_main(stack: StackFile) -> Evaluation:
+    return run_under_mocks(
         lambda: runpy.run_path(str(REPO / "__main__.py"), run_name="__main__"),
         stack_name="perf",
         mocks=PreviewMocks(),
         config=stack_config(stack),
     )
+
+
+def _with_context(context: str) -> StackFile:
+    base = stack_file("perf")
+    assert base.environment is not None
+    data = base.environment.model_dump()
+    data["kubernetes"]["context"] = context
+    return StackFile(
+        stack="perf", path=base.path, environment=EnvironmentConfig.model_validate(data)
+    )
+
+
+def test_main_reads_stack_config_and_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `pulumi up` runs: config from `perfenv:*` keys, validated, then built, with the
+    cluster named explicitly and allowed."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("PERFENV_KUBECONFIG", "/etc/perfenv/kubeconfig")
+    monkeypatch.setenv("PERFENV_KUBE_CONTEXTS", "perf-cluster,other")
+    ev = _run_main(_with_context("perf-cluster"))
     assert len(ev.of_type("aws:ec2/vpc:Vpc")) == 1
     assert ev.outputs["vpc_id"].startswith("vpc-")
+    (provider,) = ev.of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "perf-cluster"
+    assert provider.inputs["kubeconfig"] == "/etc/perfenv/kubeconfig"
+
+
+@pytest.mark.parametrize(
+    ("context", "allowed", "kubeconfig", "message"),
+    [
+        ("perf-cluster", None, "/k", "is not listed in PERFENV_KUBE_CONTEXTS (unset)"),
+        ("prod-cluster", "perf-cluster", "/k", "'prod-cluster' is not listed"),
+        ("perf-cluster", "perf-cluster", None, "no kubeconfig given"),
+        (None, "perf-cluster", "/k", "no context given"),
+    ],
+)
+def test_main_refuses_a_cluster_not_named_and_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+    context: str | None,
+    allowed: str | None,
+    kubeconfig: str | None,
+    message: str,
+) -> None:
+    monkeypatch.chdir(REPO)
+    for var, value in (("PERFENV_KUBE_CONTEXTS", allowed), ("PERFENV_KUBECONFIG", kubeconfig)):
+        if value is None:
+            monkeypatch.delenv(var, raising=False)
+        else:
+            monkeypatch.setenv(var, value)
+    stack = _with_context(context) if context else stack_file("perf")
+    with pytest.raises(ConfigError, match=re.escape(message)) as raised:
+        _run_main(stack)
+    assert len(raised.value.lines) == 1
 
 
 def test_importing_the_program_creates_nothing() -> None:

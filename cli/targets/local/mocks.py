@@ -253,12 +253,31 @@ def _policy_document(mocks: EmulatorMocks, region: str, args: dict[str, Any]) ->
     return {"id": str(abs(hash(text))), "json": text, "minifiedJson": json.dumps(document)}
 
 
+def _ssm_parameter(mocks: EmulatorMocks, region: str, args: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's value from the emulator (moto holds AWS's public AMI parameters)."""
+    name = str(args["name"])
+    parameter = mocks.clients("ssm", region).get_parameter(
+        Name=name, WithDecryption=bool(args.get("withDecryption", True))
+    )["Parameter"]
+    return {
+        "id": name,
+        "name": name,
+        "arn": parameter.get("ARN", ""),
+        "type": parameter.get("Type", "String"),
+        "value": parameter["Value"],
+        "insecureValue": parameter["Value"],
+        "version": parameter.get("Version", 1),
+        "withDecryption": bool(args.get("withDecryption", True)),
+    }
+
+
 _CALLS: dict[str, Callable[[EmulatorMocks, str, dict[str, Any]], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getRegion:getRegion": _region,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getPartition:getPartition": _partition,
     "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
 }
 
 

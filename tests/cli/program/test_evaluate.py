@@ -47,7 +47,7 @@ def test_callers_mocks_are_the_ones_called() -> None:
 def test_records_parent_provider_and_dependencies() -> None:
     ev = evaluate(load_stack_file(STACKS / "Pulumi.perf.yaml"), "perf")
     by_urn = ev.by_urn()
-    (asg,) = ev.of_type("aws:autoscaling/group:Group")
+    (asg,) = [g for g in ev.of_type("aws:autoscaling/group:Group") if g.name == "perf-fleet-asg"]
     assert asg.parent is not None and by_urn[asg.parent].type == "perfenv:infra:Fleet"
     assert asg.provider is not None and asg.provider.split("::")[-2] == "perf-aws"
     dep_types = {by_urn[d].type for d in asg.dependencies}

@@ -58,10 +58,10 @@ def test_opened_rule_fails_and_is_named(stacks: Path, monkeypatch: pytest.Monkey
     rows = json.loads(result.stdout)
     opened = [r for r in rows if r["aspect"] == "rule" and r["perf"] == "has it"]
     assert {r["item"] for r in opened} == {
-        "net-lb-sg: ingress tcp 80-80 from 0.0.0.0/0",
-        "net-lb-sg: ingress tcp 443-443 from 0.0.0.0/0",
+        "net-lb-sg: ingress tcp 80-80 from 0.0.0.0/0,<vpc-cidr>",
+        "net-lb-sg: ingress tcp 443-443 from 0.0.0.0/0,<vpc-cidr>",
     }
-    assert "rule: net-lb-sg: ingress tcp 80-80 from 0.0.0.0/0" in result.stderr
+    assert "rule: net-lb-sg: ingress tcp 80-80 from 0.0.0.0/0,<vpc-cidr>" in result.stderr
 
 
 def test_scale_fields_may_differ() -> None:
@@ -78,3 +78,30 @@ def test_check_parity_raises_check_failed(stacks: Path) -> None:
         check_parity(candidate=stacks / "Pulumi.perf.yaml", reference="staging", stacks_dir=stacks)
     assert "config: app.health_path" in str(info.value)
     assert CheckFailed.exit_code == 1
+
+
+def test_dev_differs_from_staging_in_isolation_only_and_says_so() -> None:
+    result = runner.invoke(
+        app, ["parity", "--stack", "dev", "--reference", "staging", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows and all(r["aspect"].startswith("isolation (allowed): ") for r in rows)
+    items = {r["item"] for r in rows}
+    assert {"network.isolated", "aws:ec2/internetGateway:InternetGateway"} <= items
+    assert "net-public-rt: route 0.0.0.0/0 via gatewayId" in items
+    assert "but for isolation, the allowed structural difference" in result.stderr
+
+
+def test_isolation_allows_nothing_else(stacks: Path) -> None:
+    path = stacks / "Pulumi.dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["config"]["perfenv:environment"]["app"]["health_path"] = "/healthz"
+    path.write_text(yaml.safe_dump(data))
+    args = ["parity", "--stack", "dev", "--reference", "perf", "--stacks-dir", str(stacks)]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 1, result.output
+    rows = json.loads(result.stdout)
+    plain = [r for r in rows if not r["aspect"].startswith("isolation")]
+    assert {r["item"] for r in plain} >= {"app.health_path"}
+    assert any(r["aspect"].startswith("isolation (allowed)") for r in rows)

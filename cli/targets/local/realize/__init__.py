@@ -31,6 +31,7 @@ __all__ = [
 for _service in (
     "autoscaling",
     "budgets",
+    "endpoints",
     "iam",
     "launch_templates",
     "lb",
