@@ -49,11 +49,11 @@ def main() -> None:
     }
     stack = pulumi.get_stack()
     path = default_stacks_dir() / f"Pulumi.{stack}.yaml"
-    config = parse_config(path, raw)
+    stack_file = parse_config(path, raw)
     kube = None
-    if config.environment is not None:  # a real deploy: only an allowed cluster
-        kube = checked_kube_access(config.environment.kubernetes, str(path))
-    build(config, stack, kube=kube)
+    if stack_file.environment is not None:  # a real deploy: only an allowed cluster
+        kube = checked_kube_access(stack_file.environment.kubernetes, str(path))
+    build(stack_file, stack, kube=kube)
 
 
 def build(

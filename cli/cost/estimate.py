@@ -154,7 +154,7 @@ def _per_hour_lines(
         ),
         (
             "NAT gateway data",
-            assume.nat_gb_per_hour,
+            assume.nat_gb_per_hour if nat_count else Decimal(0),
             "GB",
             prices.nat_gateway_gb,
             f"assumed {plain(assume.nat_gb_per_hour)} GB/hour",

@@ -115,14 +115,14 @@ def test_estimate_perf_two_hours_itemizes_and_totals() -> None:
     for item in (
         "load balancer hours",
         "load balancer capacity units",
-        "NAT gateway hours",
-        "NAT gateway data",
         "EBS gp3 volumes",
         "CloudWatch alarms",
         "CloudWatch dashboards",
         "log ingestion",
     ):
         assert Decimal(lines[item]["total"]) > 0, item
+    for item in ("NAT gateway hours", "NAT gateway data"):  # perf is isolated: no NAT
+        assert Decimal(lines[item]["total"]) == 0, item
     in_total = sum(Decimal(line["total"]) for line in data["lines"] if line["in_total"])
     assert Decimal(data["total"]) == in_total.quantize(Decimal("0.01"))
     assert Decimal(data["total_at_max"]) > Decimal(data["total"])
