@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from perfenv.cli.compare import check_release, compare_results, find_baseline
+from perfenv.cli.compare.history import history
 from perfenv.cli.engine import hosts
 from perfenv.cli.engine.hosts import Pins
 from perfenv.cli.errors import BadInput
@@ -29,6 +30,8 @@ from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.cli.verdict.judge import exit_code, judge_suite
 from perfenv.cli.verdict.results import build_results, server_section, write_results
 from perfenv.cli.verdict.suite import Suite, load_suite, planned_duration_s
+
+HISTORY_RELEASES = 10  # releases in a run's trend section
 
 __all__ = ["SuiteOutcome", "Tick", "check_url", "load_suite", "planned_duration_s", "run_suite"]
 
@@ -171,13 +174,15 @@ def run_suite(
 
     from perfenv.cli.reports import write_reports  # matplotlib loads only when reports are written
 
-    results_path = out_dir / "results.json"
-    write_results(doc, results_path)
-    write_reports(doc, out_dir)
     stored_as = None
     if release is not None:
         stored_as = put_results(store, doc)
         say(f"stored results as {stored_as} in {store.url}")
+        # The reports show the suite's last releases, this one included (not stored: derived).
+        doc["history"] = history(store, suite.name, target=target_kind, last=HISTORY_RELEASES)
+    results_path = out_dir / "results.json"
+    write_results(doc, results_path)
+    write_reports(doc, out_dir)
     return SuiteOutcome(
         exit_code=code,
         verdict=verdict.verdict,

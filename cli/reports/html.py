@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from perfenv.cli.render import Format, render
 from perfenv.cli.reports import events
 from perfenv.cli.reports import server as server_report
+from perfenv.cli.reports.history import history_html
 from perfenv.cli.reports.markdown import (
     HEADLINE,
     analysis_lines,
@@ -20,6 +20,7 @@ from perfenv.cli.reports.markdown import (
     flat_rows,
     verdict_rows,
 )
+from perfenv.cli.reports.svg import svg
 from perfenv.cli.verdict.stats import merged
 
 _STYLE = """
@@ -33,13 +34,6 @@ figure{margin:0 0 2rem} svg{max-width:100%;height:auto}
 """
 
 _PERCENTILE_TICKS = (50.0, 90.0, 99.0, 99.9, 99.99)
-
-
-def _svg(figure: Any) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
 
 
 def _series(run: dict[str, Any]) -> dict[str, list[Any]]:
@@ -160,7 +154,7 @@ def scenario_figure(
             if handles:
                 ax.legend(loc="upper left", fontsize=7)
         fig.tight_layout()
-        return _svg(fig)
+        return svg(fig)
 
 
 def _log_ms(ax: Any) -> None:
@@ -237,6 +231,8 @@ def report_html(doc: dict[str, Any]) -> str:
         section = doc["server"]
         title = f"Server side ({section['source']}, {section['period_s']} s periods)"
         body.append(render(server_report.totals_rows(doc), Format.html, title=title))
+    if doc.get("history"):
+        body.append(history_html(doc["history"], salt=doc["run_id"]))
     if doc.get("cost"):
         body.append(_section("Cost", _cost(doc["cost"])))
     for i, scenario in enumerate(doc["scenarios"]):

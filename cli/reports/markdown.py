@@ -7,6 +7,7 @@ from typing import Any
 
 from perfenv.cli.render import Format, render
 from perfenv.cli.reports import events
+from perfenv.cli.reports.history import history_lines
 from perfenv.cli.verdict.budgets import value_text
 
 ICON = {
@@ -189,6 +190,8 @@ def summary_md(doc: dict[str, Any]) -> str:
         remarks |= {environment_note(comparison)} - {""}
         remarks |= {f"skipped {text}" for text in comparison.get("skipped", [])}
         parts += [f"- {text}" for text in sorted(remarks)] + ([""] if remarks else [])
+    if doc.get("history"):
+        parts += ["### Trend of the last releases", "", *history_lines(doc["history"]), ""]
     if doc.get("cost"):
         parts.append(render(flat_rows(doc["cost"]), Format.md, title="Cost of the run"))
     return "\n".join(parts)
