@@ -57,7 +57,7 @@ class BalancerRecord(BaseModel):
 
 
 class ControllerState(BaseModel):
-    """What a stack's controller runs, written by the controller (`<stack>.controller.json`)."""
+    """What a stack's controller runs, written by the controller (`<stack>/controller.json`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -80,9 +80,10 @@ class StackState(BaseModel):
     expires_at: datetime | None = None
     resources: list[ResourceRecord] = Field(default_factory=list)
     outputs: dict[str, Any] = Field(default_factory=dict)
+    # What `up` started itself: the stack's controller (which records what it starts in
+    # `<stack>/controller.json`); every one of them is marked with the stack besides.
     processes: list[ProcessRecord] = Field(default_factory=list)
     worker: ProcessRecord | None = None  # the up's worker, while it may still be creating
-    controller: ProcessRecord | None = None  # the stack's controller (fleet, balancers, metrics)
     error: str | None = None
 
     def regions(self) -> set[str]:

@@ -139,11 +139,12 @@ class LocalTarget:
         spec_file = state.run_dir(stack) / "controller-spec.json"
         spec_file.write_text(spec.to_json())
         log = state.run_dir(stack) / "controller.log"
-        stack_state.controller = fleet.spawn(
+        process = fleet.spawn(
             [sys.executable, "-m", fleet.CONTROLLER_MODULE, str(spec_file)], log, 0, stack
         )
+        stack_state.processes = [process]
         state.save(stack_state)
-        progress(f"starting the fleet and balancers (controller pid {stack_state.controller.pid})")
+        progress(f"starting the fleet and balancers (controller pid {process.pid})")
         deadline = time.monotonic() + CONTROLLER_READY_TIMEOUT_S
         while time.monotonic() < deadline:
             controller = state.load_controller(stack)
@@ -153,7 +154,7 @@ class LocalTarget:
                 return f"http://127.0.0.1:{controller.balancers[0].process.port}"
             if controller is not None and controller.status == "failed":
                 raise InfraError(f"{stack}: the stack's controller failed: {controller.error}")
-            if not fleet.alive(stack_state.controller):
+            if not fleet.alive(process):
                 raise InfraError(f"{stack}: the stack's controller exited; see {log}")
             time.sleep(CONTROLLER_POLL_S)
         raise InfraError(
@@ -257,8 +258,8 @@ class LocalTarget:
     def telemetry(self, stack: str) -> TelemetryReader | None:
         from perfenv.cli.targets.local.telemetry import JournalTelemetry
 
-        if not state.exists(stack) or state.load(stack).controller is None:
-            return None
+        if not state.exists(stack) or not state.load(stack).processes:
+            return None  # no controller: nothing journals the server side
         return JournalTelemetry(state.telemetry_path(stack))
 
     def remove(self, stack: str) -> None:

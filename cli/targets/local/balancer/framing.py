@@ -64,24 +64,6 @@ async def read_head(reader: asyncio.StreamReader) -> Head | None:
     return parse_head(raw)
 
 
-async def copy_body(head: Head, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Forward the body that follows `head` as it was framed."""
-    if head.chunked:
-        while True:
-            size_line = await reader.readuntil(b"\r\n")
-            writer.write(size_line)
-            size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while True:  # trailers, then the empty line
-                    line = await reader.readuntil(b"\r\n")
-                    writer.write(line)
-                    if line == b"\r\n":
-                        return
-            writer.write(await reader.readexactly(size + 2))
-    elif head.length:
-        writer.write(await reader.readexactly(head.length))
-
-
 class Body:
     """Where the body after a head ends, found by feeding it the bytes that follow as they come
     (Content-Length, chunked with trailers, or none); `until_close` bodies never end here."""

@@ -178,10 +178,13 @@ class Controller:
             )
             for r in self.state.balancers
         }
-        ready = all(
-            len(view.in_service) == view.desired for view in self.groups.views.values()
-        ) and all(
-            healthy.get(r.target_group_arn, 0) == len(self.fed.get(r.listener_arn, {}))
+        views = self.groups.views.values()
+        # Ready: every group at its desired capacity, and each balancer has every in-service
+        # instance of its target group's groups as a target, all healthy.
+        ready = all(len(v.in_service) == v.desired for v in views) and all(
+            set(self.fed.get(r.listener_arn, {}))
+            == {i for v in views if r.target_group_arn in v.target_groups for i in v.in_service}
+            and healthy.get(r.target_group_arn, 0) == len(self.fed.get(r.listener_arn, {}))
             for r in self.state.balancers
         )
         changed = healthy != self.state.healthy or self.state.instances != self.groups.processes

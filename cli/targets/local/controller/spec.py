@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from perfenv.cli.errors import BadInput
@@ -45,7 +45,6 @@ class ControllerSpec:
     listeners: list[str]  # listener ARNs
     time_scale: float = DEFAULT_TIME_SCALE
     tick_s: float = 0.5
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def scaled(self, aws_seconds: float) -> float:
         return aws_seconds / self.time_scale
