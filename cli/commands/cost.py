@@ -58,9 +58,13 @@ def report(
 def estimate(
     stack: Annotated[str, typer.Option("--stack", help="Stack file to price (perf-* reads perf).")],
     hours: Annotated[float, typer.Option("--hours", help="Hours up.")] = 1.0,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=0, help="Load generator workers (default: the stack's)."),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """What a stack costs per hour and for H hours, item by item."""
+    """What a stack costs per hour and for H hours, item by item, and what it leaves out."""
     from perfenv.cli.cost.estimate import estimate_environment
     from perfenv.cli.cost.money import dec
     from perfenv.cli.cost.prices import load_prices
@@ -70,7 +74,7 @@ def estimate(
         raise BadInput(f"--hours: must be > 0 (got {hours:g})")
     found = environment_stack(stack)
     assert found.environment is not None
-    result = estimate_environment(stack, found.environment, dec(hours), load_prices())
+    result = estimate_environment(stack, found.environment, dec(hours), load_prices(), workers)
     if fmt is Format.json:
         emit(result.to_dict(), fmt)
         return
@@ -79,6 +83,8 @@ def estimate(
         f"(prices of {result.price_date})"
     )
     emit(result.rows(), fmt, title=title)
+    for note in result.notes:
+        stderr.print(f"not included: {note}", markup=False)
 
 
 @cost_app.command("prices")

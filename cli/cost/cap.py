@@ -1,8 +1,9 @@
-"""The spend cap: a run whose estimate exceeds `max_cost_usd` stops before anything is created.
+"""The spend cap: a run whose estimate exceeds its cap stops before anything is created.
 
 The run is priced for the suite's planned duration plus the table's set-up and teardown margin,
-with the fleet at its max size: load is what makes the fleet scale, so that is what a perf run
-can cost.
+with the fleet at its max size (load is what makes the fleet scale, so that is what a perf run
+can cost) and the load generator as the run sizes it: `--workers`, else enough workers for the
+suite's busiest second (`load_generator.workers_for`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ def run_hours(suite: Suite, table: PriceTable, repeat: int | None = None) -> Dec
     return hours.quantize(Decimal("0.01"), rounding=ROUND_CEILING)
 
 
+def peak_rate(suite: Suite) -> float:
+    """Requests per second the suite plans in its busiest second."""
+    return max((max(s.rates(), default=0.0) for s in suite.scenarios), default=0.0)
+
+
 def check_cost_cap(
     stack_file: StackFile,
     suite: Suite,
@@ -34,6 +40,7 @@ def check_cost_cap(
     cap_usd: float | Decimal | None = None,
     prices: PriceTable | None = None,
     repeat: int | None = None,
+    workers: int | None = None,
 ) -> Estimate:
     """The run's estimate; BadInput (exit 2) when it exceeds the run's or the suite's cap.
 
@@ -44,7 +51,10 @@ def check_cost_cap(
         raise BadInput(f"{stack_file.path.name}: config: not an environment stack")
     table = prices or load_prices()
     run_h = dec(hours) if hours is not None else run_hours(suite, table, repeat)
-    estimate = estimate_environment(stack or stack_file.stack, stack_file.environment, run_h, table)
+    env = stack_file.environment
+    if workers is None:
+        workers = env.load_generator.workers_for(peak_rate(suite))
+    estimate = estimate_environment(stack or stack_file.stack, env, run_h, table, workers)
     caps = [(dec(cap_usd), "--max-cost")] if cap_usd is not None else []
     if suite.max_cost_usd is not None:
         caps.append((dec(suite.max_cost_usd), "max_cost_usd"))

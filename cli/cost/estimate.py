@@ -2,8 +2,9 @@
 
 Every line is exact (`Decimal`): the instance line is desired size x hours x the table's price,
 nothing rounded. Monthly prices (EBS, alarms, dashboards) become hourly over the table's
-`hours_per_month` (730, as AWS bills them). Usage that no price list can know (capacity units,
-NAT data, log volume) comes from the table's `assumptions` and each such line says so.
+`hours_per_month` (730, as AWS bills them). What the lines count is `cli.cost.usage`: everything
+the stack creates, the load generator included; each line's basis says whether its quantity is
+the config's, an assumption, or not included at all.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from perfenv.cli.cost.money import cents, plain, sub_cents
-from perfenv.cli.cost.prices import PriceTable, RegionPrices
+from perfenv.cli.cost.prices import PriceTable
+from perfenv.cli.cost.usage import CONFIG, NOT_INCLUDED, Usage, generator_instances, usage_lines
 from perfenv.infra.config import EnvironmentConfig
-
-MONTHLY_PRECISION = Decimal("1e-10")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +28,22 @@ class EstimateLine:
     per_hour: Decimal
     total: Decimal  # for the estimate's hours
     note: str = ""
-    in_total: bool = True  # False: an alternative shown for comparison (the fleet at max)
+    basis: str = CONFIG  # config | assumption | not included
+    in_total: bool = True  # False: an alternative shown for comparison, or not included
+
+    @classmethod
+    def of(cls, usage: Usage, hours: Decimal) -> EstimateLine:
+        return cls(
+            item=usage.item,
+            quantity=usage.quantity,
+            unit=usage.unit,
+            unit_price=usage.unit_price,
+            per_hour=usage.per_hour,
+            total=usage.per_hour * hours,
+            note=usage.note,
+            basis=usage.basis,
+            in_total=usage.basis != NOT_INCLUDED,
+        )
 
     def row(self, currency: str) -> dict[str, Any]:
         cur = currency.lower()
@@ -39,6 +54,7 @@ class EstimateLine:
             f"unit_price_{cur}": self.unit_price,
             f"per_hour_{cur}": sub_cents(self.per_hour),
             f"total_{cur}": sub_cents(self.total),
+            "basis": self.basis,
             "note": self.note,
         }
 
@@ -119,6 +135,7 @@ class Estimate:
                     "per_hour": str(line.per_hour),
                     "total": str(sub_cents(line.total)),
                     "note": line.note,
+                    "basis": line.basis,
                     "in_total": line.in_total,
                 }
                 for line in self.lines
@@ -127,78 +144,20 @@ class Estimate:
         }
 
 
-def _per_hour_lines(
-    env: EnvironmentConfig, prices: RegionPrices, table: PriceTable, instances: int
-) -> list[tuple[str, Decimal, str, Decimal, str]]:
-    """(item, quantity, unit, hourly unit price, note) for a fleet of `instances`."""
-    month = table.hours_per_month
-    assume = table.assumptions
-    nat_count = env.network.nat_gateways
-    gb = Decimal(env.fleet.volume_size_gb)
-    n = Decimal(instances)
-    return [
-        ("load balancer hours", Decimal(1), "hour", prices.alb_hour, ""),
-        (
-            "load balancer capacity units",
-            assume.alb_lcu,
-            "LCU-hour",
-            prices.alb_lcu_hour,
-            f"assumed {plain(assume.alb_lcu)} LCU",
-        ),
-        (
-            "NAT gateway hours",
-            Decimal(nat_count),
-            "gateway-hour",
-            prices.nat_gateway_hour,
-            f"nat: {env.network.nat_mode}",
-        ),
-        (
-            "NAT gateway data",
-            assume.nat_gb_per_hour if nat_count else Decimal(0),
-            "GB",
-            prices.nat_gateway_gb,
-            f"assumed {plain(assume.nat_gb_per_hour)} GB/hour",
-        ),
-        (
-            "EBS gp3 volumes",
-            n * gb,
-            "GB",
-            (prices.ebs_gp3_gb_month / month).quantize(MONTHLY_PRECISION),
-            f"{instances} x {env.fleet.volume_size_gb} GB; {prices.ebs_gp3_gb_month}/GB-month",
-        ),
-        (
-            "CloudWatch alarms",
-            assume.alarms_per_environment,
-            "alarm",
-            (prices.cloudwatch_alarm_month / month).quantize(MONTHLY_PRECISION),
-            f"{prices.cloudwatch_alarm_month}/alarm-month",
-        ),
-        (
-            "CloudWatch dashboards",
-            assume.dashboards_per_environment,
-            "dashboard",
-            (prices.cloudwatch_dashboard_month / month).quantize(MONTHLY_PRECISION),
-            f"{prices.cloudwatch_dashboard_month}/dashboard-month",
-        ),
-        (
-            "log ingestion",
-            n * assume.log_gb_per_instance_hour + assume.flow_log_gb_per_hour,
-            "GB",
-            prices.logs_ingest_gb,
-            f"assumed {plain(assume.log_gb_per_instance_hour)} GB/instance-hour "
-            f"+ {plain(assume.flow_log_gb_per_hour)} GB/hour of flow logs",
-        ),
-    ]
-
-
 def estimate_environment(
-    stack: str, env: EnvironmentConfig, hours: Decimal, table: PriceTable
+    stack: str,
+    env: EnvironmentConfig,
+    hours: Decimal,
+    table: PriceTable,
+    workers: int | None = None,
 ) -> Estimate:
-    """The stack's cost for `hours`, item by item, in the environment's region."""
+    """The stack's cost for `hours`, item by item, in the environment's region; `workers` sizes
+    the load generator (default: the stack's `load_generator.workers`)."""
     prices = table.region(env.region)
     itype = env.fleet.instance_type
     price = table.instance_price(env.region, itype)
     desired, most = env.fleet.desired, env.fleet.max
+    generators = generator_instances(env, workers)
     lines = [
         EstimateLine(
             item="instances (desired size)",
@@ -219,26 +178,10 @@ def estimate_environment(
             note=f"fleet.max = {most}; not in the desired-size total",
             in_total=False,
         ),
+        *(EstimateLine.of(u, hours) for u in usage_lines(env, table, desired, generators)),
     ]
-    for item, qty, unit, unit_price, note in _per_hour_lines(env, prices, table, desired):
-        per_hour = qty * unit_price
-        lines.append(
-            EstimateLine(
-                item=item,
-                quantity=qty,
-                unit=unit,
-                unit_price=unit_price,
-                per_hour=per_hour,
-                total=per_hour * hours,
-                note=note,
-            )
-        )
     at_max = most * price + sum(
-        (
-            qty * unit_price
-            for _, qty, _, unit_price, _ in _per_hour_lines(env, prices, table, most)
-        ),
-        Decimal(0),
+        (u.per_hour for u in usage_lines(env, table, most, generators)), Decimal(0)
     )
     return Estimate(
         stack=stack,
@@ -250,4 +193,5 @@ def estimate_environment(
         price_date=prices.date,
         lines=tuple(lines),
         per_hour_at_max=at_max,
+        notes=tuple(f"{line.item}: {line.note}" for line in lines if line.basis == NOT_INCLUDED),
     )

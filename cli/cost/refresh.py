@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from perfenv.cli.cost.prices import PRICES_PATH, PriceTable, refresh_prices, save_prices
+from perfenv.cli.cost.prices import PRICES_PATH, PriceTable, save_prices
+from perfenv.cli.cost.pricing_api import refresh_prices
 from perfenv.cli.cost.stacks import all_stack_files
 from perfenv.cli.errors import BadInput, InfraError
 
@@ -33,7 +34,7 @@ def refresh_table(
 
     envs = [f.environment for f in all_stack_files(stacks_dir) if f.environment is not None]
     regions = set(old.regions) | {e.region for e in envs}
-    types = {e.fleet.instance_type for e in envs}
+    types = {e.fleet.instance_type for e in envs} | {e.load_generator.instance_type for e in envs}
     api = client or pricing_client()
     try:
         table, notes = refresh_prices(api.get_products, old, regions=regions, instance_types=types)

@@ -83,19 +83,15 @@ def run_actual(
     answers = [spend.stack(m, stack) for m in months]
     found = [a for a in answers if isinstance(a, Decimal)]
     recent = ended is None or now - ended < LAG
+    if found and recent:
+        return sum(found, Decimal(0)), f"billed so far; {BILLING_LAG}: more may come"
     if found:
-        if recent:
-            return sum(found, Decimal(0)), f"billed so far; {BILLING_LAG}: more may come"
         estimated = any(getattr(spend.month(m), "estimated", False) for m in months)
-        return sum(found, Decimal(0)), (
-            "billed (Cost Explorer's estimate until AWS closes the month)"
-            if estimated
-            else "billed"
-        )
+        state = "billed (Cost Explorer's estimate until AWS closes the month)"
+        return sum(found, Decimal(0)), state if estimated else "billed"
     if recent:
-        return Gap(
-            f"{NOT_BILLED} ({BILLING_LAG})"
-        ), f"{NOT_BILLED}: {BILLING_LAG}; {_ago(ended, now)}"
+        state = f"{NOT_BILLED}: {BILLING_LAG}; {_ago(ended, now)}"
+        return Gap(f"{NOT_BILLED} ({BILLING_LAG})"), state
     gap = next(a for a in answers if isinstance(a, Gap))
     return gap, f"nothing billed to {tag_key('stack')}={stack} a day after the run ended"
 

@@ -61,16 +61,22 @@ def check_parity_cached(config: StackFile) -> None:
 
 
 def check_cost(
-    config: StackFile, suite: Any, *, stack: str, cap_usd: float | None = None
+    config: StackFile,
+    suite: Any,
+    *,
+    stack: str,
+    cap_usd: float | None = None,
+    workers: int | None = None,
 ) -> Estimate | None:
     """THE call site of the spend cap: BadInput (exit 2) when the run's estimate exceeds it
-    (`--max-cost`, or the suite's `max_cost_usd`: the lower one).
+    (`--max-cost`, or the suite's `max_cost_usd`: the lower one). The load generator is priced
+    with `--workers`, else as the suite's peak rate sizes it.
 
     Returns the estimate, for the run's cost record.
     """
     from perfenv.cli.cost.cap import check_cost_cap
 
-    return check_cost_cap(config, suite, stack=stack, cap_usd=cap_usd)
+    return check_cost_cap(config, suite, stack=stack, cap_usd=cap_usd, workers=workers)
 
 
 def check_baseline(baseline: str, suite: Any, store: Store, target: str) -> None:

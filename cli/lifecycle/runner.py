@@ -87,7 +87,9 @@ def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
         suite = suite.model_copy(update={"repeat": opts.repeat})
     planned_s = use.planned_duration_s(suite)
     stack = new_stack_name(opts.release)
-    estimate = use.check_cost(template, suite, stack=stack, cap_usd=opts.max_cost)
+    estimate = use.check_cost(
+        template, suite, stack=stack, cap_usd=opts.max_cost, workers=opts.workers
+    )
     use.check_parity(template)
     target = use.target(opts.target)
     target.preflight(template, progress)

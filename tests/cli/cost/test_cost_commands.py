@@ -99,40 +99,69 @@ def test_report_bad_month_is_exit_2(local: str) -> None:
     assert result.stderr.strip() == "perfenv: --month: expected YYYY-MM, got '2026-13'"
 
 
-def test_estimate_perf_two_hours_itemizes_and_totals() -> None:
+def test_estimate_perf_two_hours_three_workers_itemizes_and_totals() -> None:
     result = runner.invoke(
-        app, ["cost", "estimate", "--stack", "perf", "--hours", "2", "--format", "json"]
+        app,
+        [
+            "cost",
+            "estimate",
+            "--stack",
+            "perf",
+            "--hours",
+            "2",
+            "--workers",
+            "3",
+            "--format",
+            "json",
+        ],
     )
 
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     perf = next(f for f in environment_files() if f.stack == "perf").environment
     assert perf is not None
-    price = load_prices().instance_price(perf.region, perf.fleet.instance_type)
+    table = load_prices()
+    price = table.instance_price(perf.region, perf.fleet.instance_type)
     lines = {line["item"]: line for line in data["lines"]}
     assert Decimal(lines["instances (desired size)"]["total"]) == perf.fleet.desired * 2 * price
     assert Decimal(lines["instances (max size)"]["total"]) == perf.fleet.max * 2 * price
+    generator_price = table.instance_price(perf.region, perf.load_generator.instance_type)
+    assert Decimal(lines["load generator instances"]["total"]) == 4 * 2 * generator_price
     for item in (
         "load balancer hours",
-        "load balancer capacity units",
+        "load balancer data processed",
+        "VPC endpoint hours",
+        "VPC endpoint data",
         "EBS gp3 volumes",
         "CloudWatch alarms",
         "CloudWatch dashboards",
         "log ingestion",
     ):
         assert Decimal(lines[item]["total"]) > 0, item
-    for item in ("NAT gateway hours", "NAT gateway data"):  # perf is isolated: no NAT
-        assert Decimal(lines[item]["total"]) == 0, item
+    assert "NAT gateway hours" not in lines  # perf is isolated: VPC endpoints, no NAT
+    assert lines["public IPv4 addresses"]["quantity"] == "0"
+    assert lines["Kubernetes cluster"]["basis"] == "not included"
     in_total = sum(Decimal(line["total"]) for line in data["lines"] if line["in_total"])
     assert Decimal(data["total"]) == in_total.quantize(Decimal("0.01"))
     assert Decimal(data["total_at_max"]) > Decimal(data["total"])
 
 
-def test_estimate_table_shows_totals() -> None:
-    result = runner.invoke(app, ["cost", "estimate", "--stack", "perf", "--hours", "2"])
+def test_estimate_table_lists_generators_endpoints_ipv4_and_what_is_left_out() -> None:
+    result = runner.invoke(
+        app, ["cost", "estimate", "--stack", "perf", "--hours", "2", "--workers", "3"]
+    )
     assert result.exit_code == 0, result.output
-    assert "TOTAL (fleet at desired size)" in result.stdout
-    assert "instances (desired size)" in result.stdout
+    for text in (
+        "TOTAL (fleet at desired size)",
+        "load generator instances",
+        "3 worker(s) + 1 master",
+        "VPC endpoint hours",
+        "public IPv4 addresses",
+        "assumption",
+        "not included",
+    ):
+        assert text in result.stdout, text
+    assert "not included: Kubernetes cluster: used, not created" in result.stderr
 
 
 def test_estimate_of_an_ephemeral_stack_reads_the_perf_template() -> None:

@@ -12,13 +12,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from perfenv.cli.cost.prices import (
-    PriceTable,
-    load_prices,
-    on_demand_price,
-    refresh_prices,
-    save_prices,
-)
+from perfenv.cli.cost.prices import PriceTable, load_prices, save_prices
+from perfenv.cli.cost.pricing_api import on_demand_price, refresh_prices
 from perfenv.cli.cost.refresh import refresh_table
 from perfenv.cli.errors import BadInput
 from perfenv.infra.config import load_all
@@ -82,6 +77,15 @@ def _stub_region(stubber: Stubber, dashboards: list[str]) -> None:
             {"ServiceCode": "AmazonCloudWatch"},
             [_product("EU-DataProcessing-Bytes", "0.57", unit="GB")],
         ),
+        (
+            {"ServiceCode": "AmazonVPC"},
+            [
+                _product("EU-VpcEndpoint-Hours", "0.0110000000"),
+                _product("EU-VpcEndpoint-Bytes", "0.0100000000", unit="GB"),
+                _product("EU-PublicIPv4:IdleAddress", "0.0050000000"),
+                _product("EU-PublicIPv4:InUseAddress", "0.0050000000"),
+            ],
+        ),
     ]
     for params, price_list in answers:
         expected = {
@@ -129,6 +133,9 @@ def test_refresh_parses_the_pricing_api_and_keeps_what_it_lacks() -> None:
     assert region.nat_gateway_hour == Decimal("0.048")
     assert region.ebs_gp3_gb_month == Decimal("0.088")
     assert region.logs_ingest_gb == Decimal("0.57")
+    assert region.vpc_endpoint_hour == Decimal("0.011")
+    assert region.vpc_endpoint_gb == Decimal("0.01")
+    assert region.public_ipv4_hour == Decimal("0.005")
     assert region.cloudwatch_dashboard_month == Decimal("3.00")  # kept
     assert region.date == "2026-11-27"
     assert region.source.startswith("AWS Pricing API")
