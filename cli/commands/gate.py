@@ -42,3 +42,30 @@ def history(
         emit(rows(doc), fmt, title=f"{suite} on {doc['target']}: {metric} by release")
         for line in trends:
             typer.echo(f"trend {line}")
+
+
+@app.command("capacity")
+@handled
+def capacity(
+    release: Annotated[str, typer.Option("--release", help="A release stored with a stress run.")],
+    suite: Annotated[str | None, typer.Option("--suite", help="Its suite (default: any).")] = None,
+    stack: Annotated[
+        str | None,
+        typer.Option("--stack", help="The stack config to size (default: the perf template)."),
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """The capacity model from a release's stored stress results and the stack's config."""
+    from perfenv.cli.compare.capacity import stored_capacity
+    from perfenv.cli.errors import CHECK_FAILED
+    from perfenv.cli.state.store import open_store
+    from perfenv.cli.verdict.capacity import capacity_lines, gate_failed
+
+    model = stored_capacity(open_store(), release, suite, stack)
+    if fmt is Format.json:
+        emit(model, fmt)
+    else:
+        title = f"capacity of release {release}: {model['verdict']}"
+        emit([{"capacity": line} for line in capacity_lines(model)], fmt, title=title)
+    if gate_failed(model):
+        raise typer.Exit(CHECK_FAILED)

@@ -186,6 +186,7 @@ class _Run:
                     baseline=opts.baseline,
                     target_kind=self.target.name,
                     shape=environment_shape(config.environment),
+                    environment=config.environment,
                     extra=self._extra(tags, up),
                     progress=self.progress,
                     server=self.target.telemetry(self.stack),

@@ -19,7 +19,7 @@ from perfenv.cli.compare import check_release, compare_results, find_baseline
 from perfenv.cli.compare.history import history
 from perfenv.cli.engine import hosts
 from perfenv.cli.engine.hosts import Pins
-from perfenv.cli.errors import BadInput
+from perfenv.cli.errors import CHECK_FAILED, BadInput, worst
 from perfenv.cli.lifecycle import watch
 from perfenv.cli.lifecycle.scenario_runs import Span, Tick, now, run_scenarios
 from perfenv.cli.program.shape import url_shape
@@ -27,9 +27,11 @@ from perfenv.cli.state.results import URL_TARGET, put_results
 from perfenv.cli.state.store import Store, open_store
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
+from perfenv.cli.verdict.capacity import MAX_TOO_LOW, capacity_lines, capacity_model, gate_failed
 from perfenv.cli.verdict.judge import exit_code, judge_suite
 from perfenv.cli.verdict.results import build_results, server_section, write_results
 from perfenv.cli.verdict.suite import Suite, load_suite, planned_duration_s
+from perfenv.infra.config import EnvironmentConfig
 
 HISTORY_RELEASES = 10  # releases in a run's trend section
 
@@ -102,6 +104,7 @@ def run_suite(
     store: Store | None = None,
     probe: Probe | None = None,
     server: TelemetryReader | None = None,
+    environment: EnvironmentConfig | None = None,
 ) -> SuiteOutcome:
     """Run the suite against `base_url` (its steady scenarios `repeat` times, default the
     suite's `repeat:`); judge, compare, report, store.
@@ -110,7 +113,8 @@ def run_suite(
     origin) are stored with the results and select the baseline. `probe` watches the stack's
     environment during each scenario (scale and failover scenarios need one). `server`: the
     stack's telemetry, read for each scenario run's window into results.json's `server` section
-    (what the balancer and the fleet saw beside what the client saw)."""
+    (what the balancer and the fleet saw beside what the client saw). `environment`: the stack's
+    config, for the capacity model (and its gate) from a stress scenario."""
     say = progress or (lambda _message: None)
     if release is not None:
         check_release(release)
@@ -168,6 +172,13 @@ def run_suite(
         note = comparison["environment"]["note"]
         say(f"comparing with {label}" + (f" ({note})" if note else ""))
     code = exit_code(verdict, bool(comparison and comparison["regressed"]))
+    model = capacity_model(doc, environment)
+    if model is not None:
+        doc["capacity"] = model
+        say("capacity: " + "; ".join(capacity_lines(model)[1:4]))
+        if gate_failed(model):
+            code = worst(code, CHECK_FAILED)
+            say(f"capacity gate: {MAX_TOO_LOW} for the expected peak (capacity.gate: true)")
     doc["exit_code"] = code
     if comparison is not None:
         doc["comparison"] = comparison

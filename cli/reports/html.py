@@ -21,6 +21,7 @@ from perfenv.cli.reports.markdown import (
     verdict_rows,
 )
 from perfenv.cli.reports.svg import svg
+from perfenv.cli.verdict.capacity import capacity_lines
 from perfenv.cli.verdict.stats import merged
 
 _STYLE = """
@@ -231,6 +232,9 @@ def report_html(doc: dict[str, Any]) -> str:
         section = doc["server"]
         title = f"Server side ({section['source']}, {section['period_s']} s periods)"
         body.append(render(server_report.totals_rows(doc), Format.html, title=title))
+    if doc.get("capacity"):
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in capacity_lines(doc["capacity"]))
+        body.append(_section("Capacity", f"<ul>{items}</ul>"))
     if doc.get("history"):
         body.append(history_html(doc["history"], salt=doc["run_id"]))
     if doc.get("cost"):

@@ -9,6 +9,7 @@ from perfenv.cli.render import Format, render
 from perfenv.cli.reports import events
 from perfenv.cli.reports.history import history_lines
 from perfenv.cli.verdict.budgets import value_text
+from perfenv.cli.verdict.capacity import capacity_lines
 
 ICON = {
     "pass": "✅ pass",
@@ -190,6 +191,13 @@ def summary_md(doc: dict[str, Any]) -> str:
         remarks |= {environment_note(comparison)} - {""}
         remarks |= {f"skipped {text}" for text in comparison.get("skipped", [])}
         parts += [f"- {text}" for text in sorted(remarks)] + ([""] if remarks else [])
+    if doc.get("capacity"):
+        parts += [
+            "### Capacity",
+            "",
+            *[f"- {line}" for line in capacity_lines(doc["capacity"])],
+            "",
+        ]
     if doc.get("history"):
         parts += ["### Trend of the last releases", "", *history_lines(doc["history"]), ""]
     if doc.get("cost"):
