@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfenv.cli.state.releases import check_release
 from perfenv.cli.errors import BadInput
+from perfenv.cli.state.releases import check_release
 from perfenv.cli.state.results import stored_runs
 from perfenv.cli.state.store import Store
 from perfenv.cli.verdict.capacity import capacity_model
