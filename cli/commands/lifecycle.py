@@ -139,7 +139,9 @@ def run(
         repeat=repeat,
     )
     report = lifecycle.run(opts, progress, deps(ctx))
-    finish(report.record(), fmt, report.exit_code, report.messages)
+    finish(
+        report.record(), fmt, report.exit_code, report.messages, columns=lifecycle.RECORD_COLUMNS
+    )
 
 
 @app.command()

@@ -48,7 +48,7 @@ from perfenv.cli.lifecycle.naming import (
     target_for,
     with_run,
 )
-from perfenv.cli.lifecycle.runner import RunOptions, RunReport, run
+from perfenv.cli.lifecycle.runner import RECORD_COLUMNS, RunOptions, RunReport, run
 from perfenv.cli.lifecycle.up_down import Outcome, down_manifest, down_stack, up_release, up_stack
 from perfenv.cli.state.releases import release_slug
 
@@ -56,6 +56,7 @@ __all__ = [
     "DEFAULT_TTL",
     "HEALTH_TIMEOUT_S",
     "PROJECT",
+    "RECORD_COLUMNS",
     "SETUP_MARGIN_S",
     "TAG",
     "Deps",

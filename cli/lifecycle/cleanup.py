@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from perfenv.cli.errors import INFRA, INTERRUPTED, PerfenvError
 from perfenv.cli.lifecycle.checks import close_cost
+from perfenv.cli.state import phases
 from perfenv.cli.state.manifest import ManifestWriter
 from perfenv.cli.state.signals import SignalPolicy, TeardownAbandoned
 from perfenv.cli.targets.base import Progress, Target
@@ -34,8 +35,10 @@ def teardown(
     result = Teardown()
     try:
         progress(f"destroying {stack}")
-        target.destroy(stack, progress)
-        result.leftovers = list(target.leftovers(stack))
+        with phases.phase("teardown/destroy"):
+            target.destroy(stack, progress)
+        with phases.phase("teardown/leftovers"):
+            result.leftovers = list(target.leftovers(stack))
     except PerfenvError as exc:
         result.error = str(exc)
     except Exception as exc:  # noqa: BLE001 - e.g. a cloud API error: the stack stays for reap

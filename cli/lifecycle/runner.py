@@ -29,6 +29,7 @@ from perfenv.cli.lifecycle.cleanup import teardown, teardown_message
 from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.lifecycle.naming import backend_of, new_stack_name, run_tags, with_run
 from perfenv.cli.program.shape import environment_shape
+from perfenv.cli.state import phases
 from perfenv.cli.state.manifest import MANIFEST_NAME, Heartbeat, ManifestWriter, new_manifest
 from perfenv.cli.state.signals import SignalPolicy, StopRequested, TeardownAbandoned
 from perfenv.cli.targets.base import Progress, Target, UpResult
@@ -50,6 +51,19 @@ class RunOptions:
     template: Path | None = None  # default: the project's perf template
 
 
+RECORD_COLUMNS = [
+    "stack",
+    "release",
+    "target",
+    "verdict",
+    "exit_code",
+    "status",
+    "out_dir",
+    "results",
+    "leftovers",
+]
+
+
 @dataclass(kw_only=True)
 class RunReport:
     stack: str
@@ -62,6 +76,7 @@ class RunReport:
     results: str = ""
     leftovers: list[str] = field(default_factory=list)
     status: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (state.phases)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -74,11 +89,15 @@ class RunReport:
             "out_dir": self.out_dir,
             "results": self.results,
             "leftovers": len(self.leftovers),
+            "timings": self.timings,  # in the JSON record; tables show the RECORD_COLUMNS
         }
 
 
 def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
     """`perfenv run`: checks, manifest, up, suite, compare, and always teardown."""
+    phases.reset()
+    phases.add("startup", phases.since_process_start() or 0.0)  # interpreter and imports
+    lap = phases.laps()
     # 1. Checks, before anything exists.
     ttl_s = parse_ttl(opts.ttl)
     template = load_template(opts.template)
@@ -95,6 +114,7 @@ def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
     target.preflight(template, progress)
     check_ttl(ttl_s, planned_s, setup_margin_s(target.name))
     use.check_baseline(opts.baseline, suite, use.store(), target.name)
+    lap("checks")
     return _Run(opts, use, target, template, suite, ttl_s, stack, estimate, progress).execute()
 
 
@@ -125,6 +145,7 @@ class _Run:
     def execute(self) -> RunReport:
         codes: list[int] = []
         with self.policy.installed():
+            lap = phases.laps()
             store = self.use.store()
             manifest = new_manifest(
                 stack=self.stack,
@@ -144,16 +165,20 @@ class _Run:
                 store, self.estimate, release=self.opts.release, target=self.target.name, tags=tags
             )
             self.progress(f"{self.stack}: manifest in {store.url} and {self.opts.out_dir}")
+            lap("manifest")
             with Heartbeat(self.writer):
                 created = self._steps(tags, manifest.expires_at)
                 codes.append(self.report.exit_code)
                 if created:
-                    codes += self._finish()
+                    with phases.phase("teardown"):
+                        codes += self._finish()
         if self.policy.interrupted:
             codes.append(INTERRUPTED)
             self.report.messages.append(f"interrupted by {self.policy.signal_name}")
         self.report.exit_code = worst(*codes)
         self.report.status = self.writer.manifest.status
+        self.report.timings = phases.elapsed()
+        self.progress(phases.summary(self.report.timings))
         if self.bug is not None and self.report.exit_code == INTERNAL:
             raise self.bug  # torn down cleanly: the traceback is what is left to say
         return self.report
@@ -163,7 +188,7 @@ class _Run:
         opts, report, policy = self.opts, self.report, self.policy
         config = with_run(self.template, self.stack, opts.release, expires_at)
         try:
-            with policy.step("up"):
+            with policy.step("up"), phases.phase("up"):
                 up = self.target.up(self.stack, config, tags, self.progress)
             url = str(up.outputs.get("service_url") or "")
             self.writer.write(status="testing", service_url=url or None)
@@ -174,9 +199,9 @@ class _Run:
             if not url:
                 raise InfraError(f"{self.stack}: the stack has no service_url output")
             assert config.environment is not None
-            with policy.step("health"):
+            with policy.step("health"), phases.phase("health"):
                 self.use.wait_healthy(url.rstrip("/") + config.environment.app.health_path)
-            with policy.step("suite"):
+            with policy.step("suite"), phases.phase("suite"):
                 outcome = self.use.run_suite(
                     self.suite,
                     url,

@@ -23,6 +23,7 @@ from perfenv.cli.errors import CHECK_FAILED, BadInput, worst
 from perfenv.cli.lifecycle import watch
 from perfenv.cli.lifecycle.scenario_runs import Span, Tick, now, run_scenarios
 from perfenv.cli.program.shape import url_shape
+from perfenv.cli.state import phases
 from perfenv.cli.state.results import URL_TARGET, put_results
 from perfenv.cli.state.store import Store, open_store
 from perfenv.cli.targets.probe import Probe
@@ -138,9 +139,11 @@ def run_suite(
 
     plans = {s.name: suite.plan(s, base_url, workers=workers, pins=pins) for s in suite.scenarios}
     watching = watch.Watch(probe, say)
+    lap = phases.laps()
     measured = run_scenarios(
         suite, plans, out_dir, repeat=repeat, watching=watching, say=say, tick=tick
     )
+    lap("suite/measure")
     runs = measured.runs
     verdict = judge_suite(suite, runs, watching.events, measured.aborted)
     if server is not None and measured.spans:
@@ -182,6 +185,7 @@ def run_suite(
     doc["exit_code"] = code
     if comparison is not None:
         doc["comparison"] = comparison
+    lap("suite/judging")  # the verdict, the server side, the comparison
 
     from perfenv.cli.reports import write_reports  # matplotlib loads only when reports are written
 
@@ -191,9 +195,11 @@ def run_suite(
         say(f"stored results as {stored_as} in {store.url}")
         # The reports show the suite's last releases, this one included (not stored: derived).
         doc["history"] = history(store, suite.name, target=target_kind, last=HISTORY_RELEASES)
+    lap("suite/store")
     results_path = out_dir / "results.json"
     write_results(doc, results_path)
     write_reports(doc, out_dir)
+    lap("suite/reports")
     return SuiteOutcome(
         exit_code=code,
         verdict=verdict.verdict,

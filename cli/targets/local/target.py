@@ -13,6 +13,7 @@ from typing import Any
 
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.project import root
+from perfenv.cli.state import phases
 from perfenv.cli.targets.base import Progress, StackInfo, UpResult
 from perfenv.cli.targets.local import emulator, fleet, state
 from perfenv.cli.targets.local.controller.spec import spec_for
@@ -43,7 +44,8 @@ class LocalTarget:
     ) -> UpResult:
         if state.exists(stack):
             raise BadInput(f"stack {stack} is already up; down it first")
-        endpoint = emulator.ensure_running()
+        with phases.phase("up/emulator"):
+            endpoint = emulator.ensure_running()
         progress(f"local emulator at {endpoint}")
         stack_state = StackState(
             stack=stack, endpoint=endpoint, tags=dict(tags), expires_at=state.parse_expiry(tags)
@@ -59,9 +61,10 @@ class LocalTarget:
             self._evaluate(stack, config, tags, endpoint, progress)
             stack_state = state.load(stack)
             if app is not None:
-                url = self._start_controller(
-                    stack_state, app.local_command, _region(config), progress
-                )
+                with phases.phase("up/health"):  # the fleet in service, healthy behind balancers
+                    url = self._start_controller(
+                        stack_state, app.local_command, _region(config), progress
+                    )
                 stack_state.outputs["service_url"] = url
                 progress(f"the fleet is in service behind the balancer at {url}")
             stack_state.status = "up"
@@ -92,6 +95,7 @@ class LocalTarget:
             "region": _region(config),
         }
         log_path = state.stacks_dir() / f"{stack}.worker.log"
+        started = first = time.perf_counter()
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "perfenv.cli.targets.local.worker"],
@@ -116,6 +120,8 @@ class LocalTarget:
                 proc.stdin.write(json.dumps(request).encode())
                 proc.stdin.close()
                 for raw in proc.stdout:
+                    if first == started:  # the first resource: interpreter and imports are done
+                        first = time.perf_counter()
                     progress(raw.decode(errors="replace").rstrip())
                 code = proc.wait()
             except BaseException:
@@ -124,6 +130,8 @@ class LocalTarget:
                 raise
             finally:
                 watchdog.cancel()
+        phases.add("up/evaluation", first - started)  # start-up, imports, the program's start
+        phases.add("up/realization", time.perf_counter() - first)  # resources as registered
         if timed_out.is_set():
             raise InfraError(f"local up of {stack} did not finish within {WORKER_TIMEOUT_S:.0f}s")
         if code != 0:

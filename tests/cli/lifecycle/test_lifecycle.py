@@ -97,6 +97,20 @@ def test_run_ups_tests_and_tears_down(cli: Cli, fake: FakeTarget, tmp_path: Path
     assert (out / "results.json").exists()
 
 
+def test_run_times_its_phases_in_the_record_and_on_stderr(cli: Cli, tmp_path: Path) -> None:
+    result = cli.run(tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    timings = json.loads(result.stdout)["timings"]
+    top = [name for name in timings if "/" not in name]
+    assert top == ["startup", "checks", "manifest", "up", "health", "suite", "teardown"]
+    assert {"teardown/destroy", "teardown/leftovers"} <= set(timings)
+    assert all(seconds >= 0 for seconds in timings.values())
+    assert "phases: startup" in result.stderr and "teardown" in result.stderr
+    args = ["run", "--release", "1.4.3", "--suite", "suites/smoke.yaml"]
+    table = cli.invoke([*args, "--out", str(tmp_path / "out2")])
+    assert table.exit_code == 0 and "stack" in table.stdout and "timings" not in table.stdout
+
+
 def test_run_tags_and_run_config(
     cli: Cli, fake: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
