@@ -1,23 +1,43 @@
 """perfenv's own state (`PERFENV_STATE_URL`): run manifests, the run registry, results, costs.
 
-One small interface, two implementations: a directory (`file://`) and S3 (`s3://bucket/prefix`).
-Keys are `/`-separated paths; values are JSON documents. Layout:
+One small interface, two implementations: a directory (`file://`, here) and S3
+(`s3://bucket/prefix`, `s3store`). Keys are `/`-separated paths; values are JSON documents. Layout:
 
     runs/<stack>.json                  run manifest (also the run registry: one per live run)
-    results/<release>/<run-id>.json    results.json of a `perfenv test --release R` (baselines)
+    results/<suite>/<target>/<release>/<run-id>.json   results (the baselines; `results`)
     costs/<stack>.json                 per-run cost record
+
+Two runners may share a store, so a record that several processes change (a registry entry) is
+written compare-and-swap: `read` gives a document with its version, `put_if` writes only if that
+version is still current (None: only if the key is absent), and `update` retries a lost race
+(`perfenv.cli.state.cas`). The file store holds an `fcntl` lock on a lock file beside the key
+while it compares and writes; the S3 store uses conditional writes on the object's ETag.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from perfenv.cli.errors import BadInput
 from perfenv.cli.project import home
+
+Version = str  # an opaque token: a content hash (file), an ETag (S3)
+
+
+class CorruptRecord(BadInput):
+    """A record that is not a JSON object: named in one line, so a caller can skip it."""
+
+    def __init__(self, key: str, why: str) -> None:
+        super().__init__(f"state store: {key}: {why}")
+        self.key = key
 
 
 class Store(Protocol):
@@ -27,6 +47,32 @@ class Store(Protocol):
     def put(self, key: str, value: dict[str, Any]) -> None: ...
     def delete(self, key: str) -> None: ...
     def keys(self, prefix: str = "") -> list[str]: ...
+    def read(self, key: str) -> tuple[dict[str, Any] | None, Version | None]:
+        """The document and its version (both None when the key is absent)."""
+        ...
+
+    def put_if(self, key: str, value: dict[str, Any], version: Version | None) -> bool:
+        """Write `value` only if the key is still at `version` (None: still absent)."""
+        ...
+
+
+def decode(key: str, body: bytes) -> dict[str, Any]:
+    """A stored document; CorruptRecord when it is not a JSON object."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CorruptRecord(key, "not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise CorruptRecord(key, f"malformed JSON (line {exc.lineno})") from None
+    except RecursionError:
+        raise CorruptRecord(key, "nested too deeply") from None
+    if not isinstance(data, dict):
+        raise CorruptRecord(key, "not a JSON object")
+    return data
+
+
+def encode(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, indent=2, default=str).encode()
 
 
 class FileStore:
@@ -35,26 +81,46 @@ class FileStore:
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
+        if not path.is_relative_to(self.root.resolve()) or path == self.root.resolve():
             raise BadInput(f"state key escapes the store: {key}")
         return path
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def _body(self, path: Path, key: str) -> bytes | None:
         try:
-            data: dict[str, Any] = json.loads(self._path(key).read_text())
+            return path.read_bytes()
         except FileNotFoundError:
             return None
-        return data
+        except (IsADirectoryError, PermissionError) as exc:
+            raise CorruptRecord(key, f"unreadable ({type(exc).__name__})") from None
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.read(key)[0]
+
+    def read(self, key: str) -> tuple[dict[str, Any] | None, Version | None]:
+        body = self._body(self._path(key), key)
+        if body is None:
+            return None, None
+        return decode(key, body), hashlib.sha256(body).hexdigest()
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(value, indent=2, default=str))
-        tmp.replace(path)  # atomic: a reader never sees half a manifest
+        with self._locked(path):
+            self._write(path, encode(value))
+
+    def put_if(self, key: str, value: dict[str, Any], version: Version | None) -> bool:
+        path = self._path(key)
+        with self._locked(path):
+            body = self._body(path, key)
+            current = hashlib.sha256(body).hexdigest() if body is not None else None
+            if current != version:
+                return False
+            self._write(path, encode(value))
+            return True
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        path = self._path(key)
+        with self._locked(path):
+            path.unlink(missing_ok=True)
 
     def keys(self, prefix: str = "") -> list[str]:
         base = self.root
@@ -63,45 +129,23 @@ class FileStore:
         found = (p.relative_to(base).as_posix() for p in base.rglob("*.json") if p.is_file())
         return sorted(k for k in found if k.startswith(prefix))
 
+    @contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        """An exclusive `fcntl` lock on `<key>.lock` beside the record (released on exit, and
+        by the kernel if the process dies)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with (path.parent / f"{path.name}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
-class S3Store:
-    page_size = 1000  # keys per ListObjectsV2 page (S3's maximum)
-
-    def __init__(self, bucket: str, prefix: str, url: str) -> None:
-        import boto3  # only when the state lives in S3
-
-        self.bucket, self.prefix, self.url = bucket, prefix.strip("/"), url
-        self.s3 = boto3.client("s3", endpoint_url=os.environ.get("PERFENV_S3_ENDPOINT_URL"))
-
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except self.s3.exceptions.NoSuchKey:
-            return None
-        data: dict[str, Any] = json.loads(body)
-        return data
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        body = json.dumps(value, indent=2, default=str).encode()
-        self.s3.put_object(Bucket=self.bucket, Key=self._key(key), Body=body)
-
-    def delete(self, key: str) -> None:
-        self.s3.delete_object(Bucket=self.bucket, Key=self._key(key))
-
-    def keys(self, prefix: str = "") -> list[str]:
-        strip = len(self._key(""))
-        out: list[str] = []
-        pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket,
-            Prefix=self._key(prefix),
-            PaginationConfig={"PageSize": self.page_size},
-        )
-        for page in pages:
-            out += [obj["Key"][strip:] for obj in page.get("Contents", [])]
-        return sorted(out)
+    @staticmethod
+    def _write(path: Path, body: bytes) -> None:
+        tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+        tmp.write_bytes(body)
+        tmp.replace(path)  # atomic: a reader never sees half a record
 
 
 def open_store(url: str | None = None) -> Store:
@@ -111,5 +155,7 @@ def open_store(url: str | None = None) -> Store:
     if parsed.scheme == "file":
         return FileStore(Path(parsed.netloc + parsed.path), url)
     if parsed.scheme == "s3" and parsed.netloc:
+        from perfenv.cli.state.s3store import S3Store  # boto3: only when the state is in S3
+
         return S3Store(parsed.netloc, parsed.path, url)
     raise BadInput(f"PERFENV_STATE_URL: expected file://PATH or s3://BUCKET/PREFIX, got {url!r}")

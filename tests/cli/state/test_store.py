@@ -8,7 +8,8 @@ import pytest
 from moto import mock_aws
 
 from perfenv.cli.errors import BadInput
-from perfenv.cli.state.store import FileStore, S3Store, Store, open_store
+from perfenv.cli.state.s3store import S3Store
+from perfenv.cli.state.store import FileStore, Store, open_store
 
 
 @pytest.fixture
