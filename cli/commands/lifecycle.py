@@ -109,7 +109,10 @@ def run(
         Path | None, typer.Option(help="The suite file.", show_default="suites/release.yaml")
     ] = None,
     ttl: TtlOpt = lifecycle.DEFAULT_TTL,
-    out: Annotated[Path | None, typer.Option(help="Reports and manifest go here.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Reports and manifest go here.", show_default="perfenv-results/<stack>"),
+    ] = None,
     baseline: Annotated[
         str, typer.Option(help="auto (latest earlier release), a release, or none.")
     ] = "auto",
@@ -125,13 +128,12 @@ def run(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The ephemeral run: checks, up, suite, compare, and always teardown."""
-    out_dir = out or root() / "perfenv-results" / lifecycle.release_slug(release)
     opts = lifecycle.RunOptions(
         release=release,
         target=target,
         suite=suite or root() / DEFAULT_SUITE,
         ttl=ttl,
-        out_dir=out_dir,
+        out_dir=out,
         baseline=baseline,
         keep_on_failure=keep_on_failure,
         workers=workers,
@@ -153,7 +155,8 @@ def stacks(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Ephemeral stacks with release, age, expiry and heartbeat."""
-    emit(lifecycle.stacks(target, expired, deps(ctx)), fmt, columns=STACK_COLUMNS)
+    outcome = lifecycle.stacks(target, expired, deps(ctx))
+    finish(outcome.record, fmt, outcome.exit_code, outcome.messages, columns=STACK_COLUMNS)
 
 
 STACK_COLUMNS = [

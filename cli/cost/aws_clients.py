@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from perfenv.cli.cost.money import Gap
 from perfenv.cli.errors import BadInput
+from perfenv.cli.targets.aws.guards import check_account
 
 T = TypeVar("T")
 TARGETS = ("local", "aws")
@@ -87,7 +88,9 @@ def clients_for(target: str) -> Clients:
         raise BadInput(f"--target: expected one of {', '.join(TARGETS)}, got {target!r}")
     if target == "local":
         return Clients(target="local", endpoint=local_endpoint())
-    return Clients(target="aws")
+    clients = Clients(target="aws")
+    check_account(clients.client, BILLING_REGION)  # the allowlist, on the cost commands too
+    return clients
 
 
 @dataclass

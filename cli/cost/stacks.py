@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from perfenv.cli.errors import BadInput
+from perfenv.cli.state.names import check_stack_name
 from perfenv.infra.config import (
     StackFile,
     default_stacks_dir,
@@ -18,7 +19,7 @@ PERF_TEMPLATE = "perf"
 def stack_file(stack: str, stacks_dir: Path | None = None) -> StackFile:
     """`stacks/Pulumi.<stack>.yaml`; an ephemeral `perf-*` stack reads the perf template."""
     stacks_dir = stacks_dir or default_stacks_dir()
-    path = stacks_dir / f"Pulumi.{stack}.yaml"
+    path = stacks_dir / f"Pulumi.{check_stack_name(stack)}.yaml"
     if not path.exists() and stack.startswith(f"{PERF_TEMPLATE}-"):
         path = stacks_dir / f"Pulumi.{PERF_TEMPLATE}.yaml"
     return load_stack_file(path)

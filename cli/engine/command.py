@@ -26,6 +26,8 @@ from typing import Any
 
 from perfenv.cli.detached import spawn_detached
 from perfenv.cli.errors import BadInput, InvalidMeasurement
+from perfenv.cli.state.names import inside
+from perfenv.cli.state.results import segment
 from perfenv.cli.verdict.measurement import GeneratorHealth, LoadPlan, Run, Stats, SummaryRun
 from perfenv.cli.verdict.suite import Suite
 
@@ -124,9 +126,9 @@ def run_command(suite: Suite, plan: LoadPlan, work_dir: Path, *, attempt: int = 
     if not suite.command:
         raise BadInput("command: required when engine is command")
     work_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"command-{plan.scenario}-{attempt}"
-    results_path = (work_dir / f"{stem}.json").resolve()
-    plan_path = (work_dir / f"{stem}-plan.json").resolve()
+    stem = f"command-{segment(plan.scenario)}-{attempt}"  # a scenario name is no path
+    results_path = inside(work_dir, f"{stem}.json")
+    plan_path = inside(work_dir, f"{stem}-plan.json")
     results_path.unlink(missing_ok=True)
     plan_path.write_text(
         json.dumps({"scenario": plan.scenario, "rates": plan.rates, "warmup_s": plan.warmup_s})
@@ -143,7 +145,7 @@ def run_command(suite: Suite, plan: LoadPlan, work_dir: Path, *, attempt: int = 
     shell = isinstance(suite.command, str)
     args: str | list[str] = suite.command if isinstance(suite.command, str) else list(suite.command)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    log_path = work_dir / f"{stem}.log"
+    log_path = inside(work_dir, f"{stem}.log")
     log_path.unlink(missing_ok=True)  # this run's output only
     try:
         proc = spawn_detached(args, log_path, env=env, shell=shell)

@@ -19,8 +19,8 @@ from perfenv import infra
 from perfenv.cli.durations import format_duration, parse_duration
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.lifecycle.guards import not_production
-from perfenv.cli.project import home, perf_template, stack_file
-from perfenv.cli.state.manifest import now
+from perfenv.cli.project import home, perf_template, root, stack_file
+from perfenv.cli.state.manifest import MANIFEST_NAME, load_manifest_file, now
 from perfenv.cli.state.store import Store
 from perfenv.infra.config import StackFile
 from perfenv.infra.tags import tag_key
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 # that a command that needs none of them starts fast.
 
 DEFAULT_TTL = "3h"
+RESULTS_DIR = "perfenv-results"  # under the project: the default out dirs
 # Time to create and health-check a stack before the suite starts, per target.
 SETUP_MARGIN_S = {"local": 120.0, "aws": 900.0}
 HEALTH_TIMEOUT_S = float(os.environ.get("PERFENV_HEALTH_TIMEOUT_S", "120"))
@@ -198,6 +199,27 @@ def check_ttl(ttl_s: float, planned_s: float, margin_s: float) -> None:
             f"{format_duration(planned_s)} plus {format_duration(margin_s)} set-up margin "
             f"(use --ttl {format_duration(need)} or more)"
         )
+
+
+def run_out_dir(out_dir: Path | None, stack: str) -> Path:
+    """The run's out dir: `out_dir`, else its own `<project>/perfenv-results/<stack>` (two runs
+    of one release never share one). Refused (exit 2) when it holds the manifest of another run
+    that is not finished: that run's teardown may still need it."""
+    chosen = out_dir or root() / RESULTS_DIR / stack
+    try:
+        found = load_manifest_file(chosen / MANIFEST_NAME)
+    except BadInput:
+        if (chosen / MANIFEST_NAME).exists():
+            raise BadInput(
+                f"{chosen}: holds a manifest.json that perfenv cannot read; use another --out"
+            ) from None
+        return chosen
+    if found.status != "done":
+        raise BadInput(
+            f"--out {chosen}: holds the manifest of run {found.stack} (status {found.status}); "
+            f"finish it (perfenv down --manifest {chosen / MANIFEST_NAME}) or use another --out"
+        )
+    return chosen
 
 
 def load_template(path: Path | None = None) -> StackFile:

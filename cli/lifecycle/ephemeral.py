@@ -1,30 +1,40 @@
-"""The ephemeral stacks as the target and the run registry see them: `stacks` and `reap`."""
+"""The ephemeral stacks as the target and the run registry see them: `stacks` and `reap`.
+
+Reap trusts the target, not only the registry: a stack is reaped only when the target itself
+lists it with perfenv's tags and an expiry tag, and its name has the ephemeral shape; an entry
+in the store alone never makes a stack (`staging` carries `perfenv:*` tags too) reapable. One bad
+record (a corrupt registry entry, an unreadable expiry tag, a name that is not one) is reported
+in one line and skipped; the others go on.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from perfenv.cli.durations import format_duration
 from perfenv.cli.errors import INTERRUPTED, BadInput, worst
-from perfenv.cli.lifecycle.cleanup import _teardown_codes
+from perfenv.cli.lifecycle.cleanup import guarded_teardown
 from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.lifecycle.guards import not_production
 from perfenv.cli.lifecycle.naming import PROJECT, TAG, target_for
-from perfenv.cli.lifecycle.up_down import Outcome
+from perfenv.cli.lifecycle.up_down import Outcome, finish_run
 from perfenv.cli.state.manifest import (
     Manifest,
-    ManifestWriter,
     iso,
     now,
+    parse_iso,
+    parse_manifest,
     registered,
     registry_key,
 )
+from perfenv.cli.state.names import is_ephemeral_name, valid_stack_name
 from perfenv.cli.state.signals import SignalPolicy
 from perfenv.cli.targets.base import Progress, StackInfo
 from perfenv.cli.targets.telemetry import TelemetryReader
+
+EXPIRES_TAG = f"{TAG}expires-at"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,15 +47,7 @@ class Ephemeral:
     created_at: datetime | None
     expires_at: datetime | None
     manifest: Manifest | None
-
-    @property
-    def ours(self) -> bool:
-        """Carries perfenv's tags and an expiry: the only stacks reap may touch."""
-        return (
-            self.tags.get(f"{TAG}project") == PROJECT
-            and self.tags.get(f"{TAG}stack") == self.name
-            and self.expires_at is not None
-        )
+    reapable: bool = False  # the target's own marks: see the module's docstring
 
     def expired(self, at: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= at
@@ -70,15 +72,35 @@ class Ephemeral:
         }
 
 
-def list_ephemeral(target_name: str | None, use: Deps) -> list[Ephemeral]:
-    """Ephemeral stacks of the target, plus registry entries the target no longer lists."""
+def _marked(info: StackInfo) -> bool:
+    """What the target itself says: perfenv's tags naming this stack, an expiry, the shape."""
+    return (
+        is_ephemeral_name(info.name)
+        and info.tags.get(f"{TAG}project") == PROJECT
+        and info.tags.get(f"{TAG}stack") == info.name
+        and info.expires_at is not None
+    )
+
+
+def list_ephemeral(target_name: str | None, use: Deps) -> tuple[list[Ephemeral], list[str]]:
+    """Ephemeral stacks of the target, plus registry entries the target no longer lists; and
+    one line per record that was skipped."""
     target = use.target(target_name)
-    manifests = {m.stack: m for m in registered(use.store()) if m.target == target.name}
+    entries, problems = registered(use.store())
+    manifests = {m.stack: m for m in entries if m.target == target.name}
     found: list[Ephemeral] = []
     for info in target.list_stacks():
-        if info.expires_at is None and info.name not in manifests:
+        if not valid_stack_name(info.name):
+            problems.append(f"{target.name}: {info.name!r} is not a stack name (skipped)")
+            continue
+        manifest = manifests.pop(info.name, None)
+        if info.tags.get(EXPIRES_TAG) and info.expires_at is None:
+            raw = info.tags[EXPIRES_TAG]
+            problems.append(f"{info.name}: expiry tag {raw!r} is not a time (skipped)")
+            continue
+        if info.expires_at is None and manifest is None:
             continue  # long-lived
-        found.append(_joined(info, manifests.pop(info.name, None)))
+        found.append(_joined(info, manifest))
     for m in manifests.values():
         found.append(
             Ephemeral(
@@ -90,24 +112,24 @@ def list_ephemeral(target_name: str | None, use: Deps) -> list[Ephemeral]:
                 manifest=m,
             )
         )
-    return sorted(found, key=lambda e: e.name)
+    return sorted(found, key=lambda e: e.name), problems
 
 
 def _joined(info: StackInfo, manifest: Manifest | None) -> Ephemeral:
-    expires = info.expires_at or (manifest.expires if manifest else None)
+    marked = _marked(info)
     return Ephemeral(
         name=info.name,
         target=info.target,
         tags=info.tags or (manifest.tags if manifest else {}),
         created_at=info.created_at,
-        expires_at=expires,
+        # a reapable stack expires when the target says; otherwise the registry's word is shown
+        expires_at=info.expires_at if marked else (manifest.expires if manifest else None),
         manifest=manifest,
+        reapable=marked,
     )
 
 
 def _parse_or_none(text: str) -> datetime | None:
-    from perfenv.cli.state.manifest import parse_iso
-
     try:
         return parse_iso(text)
     except ValueError:
@@ -121,8 +143,9 @@ def service_url(stack: str, use: Deps) -> tuple[str, str]:
     The target is the one the run registry recorded for the stack, else `--target` /
     `PERFENV_TARGET`. Refused unless known not to be production (`guards.not_production`).
     """
-    recorded = use.store().get(registry_key(stack))
-    manifest = Manifest.model_validate(recorded) if recorded is not None else None
+    store = use.store()
+    recorded = store.get(registry_key(stack))
+    manifest = parse_manifest(recorded, f"{store.url}: {registry_key(stack)}") if recorded else None
     not_production(stack, ephemeral=manifest is not None)
     target = target_for(manifest, use) if manifest is not None else use.target(None)
     url = target.outputs(stack).get("service_url")
@@ -139,44 +162,51 @@ def stack_telemetry(stack: str, use: Deps) -> TelemetryReader | None:
     return target.telemetry(stack)
 
 
-def stacks(target_name: str | None, expired: bool, use: Deps) -> list[dict[str, Any]]:
+def stacks(target_name: str | None, expired: bool, use: Deps) -> Outcome:
     at = now()
-    return [e.row(at) for e in list_ephemeral(target_name, use) if not expired or e.expired(at)]
+    found, problems = list_ephemeral(target_name, use)
+    rows = [e.row(at) for e in found if not expired or e.expired(at)]
+    return Outcome(record=rows, messages=problems)
 
 
 def reap(target_name: str | None, yes: bool, progress: Progress, use: Deps) -> Outcome:
-    """Expired stacks with perfenv's tags: listed (dry run) or destroyed (`yes`)."""
+    """Expired stacks the target marks as perfenv's: listed (dry run) or destroyed (`yes`)."""
     at = now()
     rows: list[dict[str, Any]] = []
     codes: list[int] = []
-    messages: list[str] = []
-    candidates = [e for e in list_ephemeral(target_name, use) if e.ours and e.expired(at)]
+    found, messages = list_ephemeral(target_name, use)
     policy = SignalPolicy()
     with policy.installed():
-        for eph in candidates:
+        for eph in (e for e in found if e.expired(at)):
             row = {"stack": eph.name, "release": eph.tags.get(f"{TAG}release", "")}
             row["expires_at"] = iso(eph.expires_at) if eph.expires_at else ""
-            if eph.manifest is not None and eph.manifest.alive(at):
+            if not eph.reapable:
+                rows.append(row | {"action": "skipped: the target does not mark it as a run's"})
+            elif eph.manifest is not None and eph.manifest.alive(at):
                 rows.append(row | {"action": "skipped: heartbeat fresh"})
-                continue
-            if not yes:
+            elif not yes:
                 rows.append(row | {"action": "would destroy"})
-                continue
-            if policy.interrupted:
+            elif policy.interrupted or INTERRUPTED in codes:
                 rows.append(row | {"action": "skipped: interrupted"})
-                continue
-            target = target_for(eph.manifest, use) if eph.manifest else use.target(eph.target)
-            store = use.store()
-            writer = (
-                ManifestWriter(store, eph.manifest.model_copy(update={"pid": os.getpid()}))
-                if eph.manifest
-                else None
-            )
-            got = _teardown_codes(target, eph.name, writer, policy, progress, messages)
-            codes += got
-            rows.append(row | {"action": "destroyed" if not got else "failed"})
-            if INTERRUPTED in got:
-                break
+            else:
+                code = _reap_one(eph, progress, use, policy, messages)
+                codes.append(code)
+                rows.append(row | {"action": "destroyed" if code == 0 else "failed"})
     if policy.interrupted:
         codes.append(INTERRUPTED)
     return Outcome(record=rows, exit_code=worst(*codes), messages=messages)
+
+
+def _reap_one(
+    eph: Ephemeral, progress: Progress, use: Deps, policy: SignalPolicy, messages: list[str]
+) -> int:
+    if eph.manifest is None:
+        target = use.target(eph.target)
+        return guarded_teardown(target, eph.name, None, policy, progress, messages).code
+    try:
+        outcome = finish_run(eph.manifest, use.store(), progress, use)
+    except BadInput as exc:  # taken by a live process since it was listed: not ours to reap
+        messages.append(str(exc))
+        return exc.exit_code
+    messages += outcome.messages
+    return outcome.exit_code  # 130: the signal went to its teardown, and the loop stops

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from perfenv.cli.errors import BadInput
 from perfenv.cli.project import stack_file, stacks_dir
+from perfenv.cli.state.names import check_stack_name
 from perfenv.infra.config import StackFile, load_stack_file
 
 
@@ -24,7 +25,7 @@ def not_production(
     its own (None is returned). Without them, a stack with no stack file is refused (exit 2).
     A stack file that does not load is a ConfigError (exit 2): refused too.
     """
-    path = path or stack_file(stack)
+    path = path or stack_file(check_stack_name(stack))
     if not path.exists():
         if ephemeral:
             return None

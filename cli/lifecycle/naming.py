@@ -15,6 +15,8 @@ from perfenv.cli.project import home
 from perfenv.cli.state.manifest import Manifest
 from perfenv.cli.state.names import SUFFIX_LEN
 from perfenv.cli.state.releases import release_slug
+from perfenv.cli.state.store import Store
+from perfenv.cli.state.urls import restore
 from perfenv.cli.targets.base import Target
 from perfenv.infra.config import RunConfig, StackFile
 from perfenv.infra.tags import team_of
@@ -70,9 +72,22 @@ def run_tags(config: StackFile, stack: str, release: str, expires_at: str | None
     return tags
 
 
-def with_run(config: StackFile, stack: str, release: str, expires_at: str | None) -> StackFile:
-    """The template as `stack`'s config, with its `perfenv:run` section."""
-    run = RunConfig(release=release, owner=owner(), team=team(config), expires_at=expires_at)
+def with_run(
+    config: StackFile,
+    stack: str,
+    release: str,
+    expires_at: str | None,
+    account: str | None = None,
+) -> StackFile:
+    """The template as `stack`'s config, with its `perfenv:run` section (the account its
+    providers may act in, when the target named one)."""
+    run = RunConfig(
+        release=release,
+        owner=owner(),
+        team=team(config),
+        expires_at=expires_at,
+        account=account,
+    )
     return config.model_copy(update={"stack": stack, "run": run})
 
 
@@ -84,4 +99,14 @@ def backend_of(target: Target) -> str:
 
 
 def target_for(manifest: Manifest, use: Deps) -> Target:
-    return use.target(manifest.target, backend=manifest.backend)
+    """The target a run's manifest names, on its backend (the full URL from the environment
+    when it names the same backend: the manifest records it without secrets), refusing any
+    account but the one it recorded."""
+    backend = restore(manifest.backend, os.environ.get("PULUMI_BACKEND_URL"))
+    return use.target(manifest.target, backend=backend, account=manifest.account)
+
+
+def recorded_store(manifest: Manifest, use: Deps) -> Store:
+    """The state store that holds a run's registry entry (`PERFENV_STATE_URL` when it names
+    the same one: the manifest records it without secrets)."""
+    return use.store(restore(manifest.state_url, os.environ.get("PERFENV_STATE_URL")))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfenv.cli.errors import (
-    INFRA,
     INTERNAL,
     INTERRUPTED,
     OK,
@@ -23,17 +22,22 @@ from perfenv.cli.lifecycle.checks import (
     load_template,
     parse_ttl,
     record_cost,
+    run_out_dir,
     setup_margin_s,
 )
-from perfenv.cli.lifecycle.cleanup import teardown, teardown_message
+from perfenv.cli.lifecycle.cleanup import guarded_teardown
 from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.lifecycle.naming import backend_of, new_stack_name, run_tags, with_run
 from perfenv.cli.program.shape import environment_shape
 from perfenv.cli.state import phases
-from perfenv.cli.state.manifest import MANIFEST_NAME, Heartbeat, ManifestWriter, new_manifest
-from perfenv.cli.state.signals import SignalPolicy, StopRequested, TeardownAbandoned
+from perfenv.cli.state.manifest import new_manifest
+from perfenv.cli.state.signals import SignalPolicy, StopRequested
+from perfenv.cli.state.writer import Heartbeat, ManifestWriter
 from perfenv.cli.targets.base import Progress, Target, UpResult
 from perfenv.infra.config import StackFile
+
+if TYPE_CHECKING:
+    from perfenv.cli.cost.estimate import Estimate
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,7 +46,7 @@ class RunOptions:
     target: str | None = None
     suite: Path
     ttl: str = DEFAULT_TTL
-    out_dir: Path
+    out_dir: Path | None = None  # default: one per run, `perfenv-results/<stack>`
     baseline: str = "auto"
     keep_on_failure: bool = False
     workers: int | None = None
@@ -106,40 +110,48 @@ def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
         suite = suite.model_copy(update={"repeat": opts.repeat})
     planned_s = use.planned_duration_s(suite)
     stack = new_stack_name(opts.release)
+    out_dir = run_out_dir(opts.out_dir, stack)
     estimate = use.check_cost(
         template, suite, stack=stack, cap_usd=opts.max_cost, workers=opts.workers
     )
     use.check_parity(template)
     target = use.target(opts.target)
-    target.preflight(template, progress)
+    account = target.preflight(template, progress)
     check_ttl(ttl_s, planned_s, setup_margin_s(target.name))
     use.check_baseline(opts.baseline, suite, use.store(), target.name)
     lap("checks")
-    return _Run(opts, use, target, template, suite, ttl_s, stack, estimate, progress).execute()
+    opts = replace(opts, out_dir=out_dir)
+    planned = _Planned(template, suite, ttl_s, stack, estimate, account)
+    return _Run(opts, use, target, planned, progress).execute()
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """What the checks found: the run's template, suite, TTL, stack name, estimate, account."""
+
+    template: StackFile
+    suite: Any
+    ttl_s: float
+    stack: str
+    estimate: Estimate | None
+    account: str | None
 
 
 class _Run:
     """One ephemeral run after its checks passed."""
 
     def __init__(
-        self,
-        opts: RunOptions,
-        use: Deps,
-        target: Target,
-        template: StackFile,
-        suite: Any,
-        ttl_s: float,
-        stack: str,
-        estimate: Any,
-        progress: Progress,
+        self, opts: RunOptions, use: Deps, target: Target, planned: _Planned, progress: Progress
     ) -> None:
-        self.opts, self.use, self.target, self.suite = opts, use, target, suite
-        self.template, self.ttl_s, self.progress = template, ttl_s, progress
-        self.stack, self.estimate = stack, estimate
+        assert opts.out_dir is not None
+        self.opts, self.use, self.target, self.progress = opts, use, target, progress
+        self.out_dir: Path = opts.out_dir
+        self.template, self.suite, self.ttl_s = planned.template, planned.suite, planned.ttl_s
+        self.stack, self.estimate, self.account = planned.stack, planned.estimate, planned.account
         self.bug: Exception | None = None
         self.policy = SignalPolicy()
         self.report = RunReport(
-            stack=self.stack, release=opts.release, target=target.name, out_dir=str(opts.out_dir)
+            stack=self.stack, release=opts.release, target=target.name, out_dir=str(self.out_dir)
         )
 
     def execute(self) -> RunReport:
@@ -155,7 +167,8 @@ class _Run:
                 release=self.opts.release,
                 tags={},
                 ttl_s=self.ttl_s,
-                out_dir=self.opts.out_dir,
+                out_dir=self.out_dir,
+                account=self.account,
             )
             tags = run_tags(self.template, self.stack, self.opts.release, manifest.expires_at)
             # 2. The manifest, in the registry and the out dir, before anything is created.
@@ -164,7 +177,7 @@ class _Run:
             record_cost(
                 store, self.estimate, release=self.opts.release, target=self.target.name, tags=tags
             )
-            self.progress(f"{self.stack}: manifest in {store.url} and {self.opts.out_dir}")
+            self.progress(f"{self.stack}: manifest in {store.url} and {self.out_dir}")
             lap("manifest")
             with Heartbeat(self.writer):
                 created = self._steps(tags, manifest.expires_at)
@@ -186,7 +199,7 @@ class _Run:
     def _steps(self, tags: dict[str, str], expires_at: str | None) -> bool:
         """Up, health, suite; sets the run's own exit code. False if nothing was created."""
         opts, report, policy = self.opts, self.report, self.policy
-        config = with_run(self.template, self.stack, opts.release, expires_at)
+        config = with_run(self.template, self.stack, opts.release, expires_at, self.account)
         try:
             with policy.step("up"), phases.phase("up"):
                 up = self.target.up(self.stack, config, tags, self.progress)
@@ -205,7 +218,7 @@ class _Run:
                 outcome = self.use.run_suite(
                     self.suite,
                     url,
-                    opts.out_dir,
+                    self.out_dir,
                     release=opts.release,
                     workers=opts.workers or 0,
                     baseline=opts.baseline,
@@ -245,24 +258,15 @@ class _Run:
                 f"perfenv down --stack {stack} removes it"
             )
             return []
-        try:
-            with self.policy.teardown():
-                result = teardown(self.target, stack, self.writer, self.progress)
-        except TeardownAbandoned:
-            self.writer.write(status="abandoned", pid=None, note="second SIGINT in teardown")
-            manifest_file = self.opts.out_dir / MANIFEST_NAME
-            report.messages.append(
-                f"{stack}: teardown abandoned; finish it with "
-                f"perfenv down --manifest {manifest_file}"
-            )
-            return [INTERRUPTED]
+        messages: list[str] = []
+        result = guarded_teardown(
+            self.target, stack, self.writer, self.policy, self.progress, messages
+        )
         report.leftovers = result.leftovers
-        if result.clean:
-            return []
-        report.messages.append(teardown_message(stack, result))
-        if failed:
+        report.messages += messages
+        if failed and not result.clean:
             report.messages.append(f"and the run itself failed (exit {report.exit_code})")
-        return [INFRA]
+        return [result.code]
 
     def _extra(self, tags: dict[str, str], up: UpResult) -> dict[str, Any]:
         """results.json's `environment` (and `cost`) sections."""

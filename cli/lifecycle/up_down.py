@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from perfenv.cli.errors import INTERRUPTED, OK, BadInput, PerfenvError, worst
-from perfenv.cli.lifecycle.checks import (
-    load_template,
-    parse_ttl,
-    record_cost,
-    ttl_estimate,
-)
-from perfenv.cli.lifecycle.cleanup import _teardown_codes
+from perfenv.cli.lifecycle.checks import load_template, parse_ttl, record_cost, ttl_estimate
+from perfenv.cli.lifecycle.cleanup import guarded_teardown
 from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.lifecycle.guards import not_production, require_intent
-from perfenv.cli.lifecycle.naming import backend_of, new_stack_name, run_tags, target_for, with_run
+from perfenv.cli.lifecycle.naming import (
+    backend_of,
+    new_stack_name,
+    recorded_store,
+    run_tags,
+    target_for,
+    with_run,
+)
 from perfenv.cli.state.manifest import (
     Manifest,
-    ManifestWriter,
     load_manifest_file,
     new_manifest,
+    parse_manifest,
     registry_key,
 )
+from perfenv.cli.state.names import check_stack_name, is_ephemeral_name
 from perfenv.cli.state.signals import SignalPolicy, StopRequested
 from perfenv.cli.state.store import Store
+from perfenv.cli.state.writer import Heartbeat, ManifestWriter, Taken
 from perfenv.cli.targets.base import Progress, UpResult
 
 
@@ -56,7 +59,7 @@ def up_release(
     stack = new_stack_name(release)
     estimate = ttl_estimate(template, stack, ttl_s, max_cost)
     target = use.target(target_name)
-    target.preflight(template, progress)
+    account = target.preflight(template, progress)
     policy = SignalPolicy()
     codes: list[int] = []
     messages: list[str] = []
@@ -72,16 +75,16 @@ def up_release(
             tags={},
             ttl_s=ttl_s,
             out_dir=out_dir,
+            account=account,
         )
         tags = run_tags(template, stack, release, manifest.expires_at)
         writer = ManifestWriter(store, manifest.model_copy(update={"tags": tags}))
         writer.write()
         record_cost(store, estimate, release=release, target=target.name, tags=tags)
+        config = with_run(template, stack, release, manifest.expires_at, account)
         try:
-            with policy.step("up"):
-                up = target.up(
-                    stack, with_run(template, stack, release, manifest.expires_at), tags, progress
-                )
+            with Heartbeat(writer), policy.step("up"):
+                up = target.up(stack, config, tags, progress)
         except StopRequested as stop:
             messages.append(f"{stop} during up: tearing down")
         except BadInput as exc:
@@ -91,13 +94,13 @@ def up_release(
             codes.append(exc.exit_code)
             messages.append(str(exc))
         except Exception:  # a bug: tear down what exists, then let it surface (exit 70)
-            _teardown_codes(target, stack, writer, policy, progress, messages)
+            guarded_teardown(target, stack, writer, policy, progress, messages)
             raise
         else:
             writer.write(status="up", pid=None, service_url=up.outputs.get("service_url"))
             record |= _up_record(up, writer.manifest)
             return Outcome(record=record, messages=_simulated(up))
-        codes += _teardown_codes(target, stack, writer, policy, progress, messages)
+        codes.append(guarded_teardown(target, stack, writer, policy, progress, messages).code)
     if policy.interrupted:
         codes.append(INTERRUPTED)
     return Outcome(record=record, exit_code=worst(*codes), messages=messages)
@@ -151,58 +154,85 @@ def down_stack(
 ) -> Outcome:
     """`perfenv down --stack S`: a run's stack (via its registry entry) or a long-lived one.
 
-    A stack without the ephemeral marks is long-lived: refused without `yes`, and refused
-    always when it is (or may be) production.
+    A stack without the ephemeral marks (its name's shape, and a registry entry or the target's
+    expiry tag) is long-lived: refused without `yes`, and refused always when it is (or may be)
+    production. Every refusal comes before anything is touched.
     """
+    check_stack_name(stack)
     store = use.store()
     recorded = store.get(registry_key(stack))
     if recorded is not None:
-        return _down(Manifest.model_validate(recorded), store, progress, use)
+        return finish_run(
+            parse_manifest(recorded, f"{store.url}: {registry_key(stack)}"), store, progress, use
+        )
     target = use.target(target_name)
     listed = {info.name: info for info in target.list_stacks()}.get(stack)
-    ephemeral = listed is not None and listed.expires_at is not None
+    ephemeral = is_ephemeral_name(stack) and listed is not None and listed.expires_at is not None
     not_production(stack, ephemeral=ephemeral)
     require_intent(stack, ephemeral=ephemeral, yes=yes)
     policy = SignalPolicy()
     messages: list[str] = []
     with policy.installed():
-        codes = _teardown_codes(target, stack, None, policy, progress, messages)
+        codes = [guarded_teardown(target, stack, None, policy, progress, messages).code]
     if policy.interrupted:
         codes.append(INTERRUPTED)
-    record = {"stack": stack, "target": target.name, "destroyed": not codes}
+    record = {"stack": stack, "target": target.name, "destroyed": worst(*codes) == OK}
     return Outcome(record=record, exit_code=worst(*codes), messages=messages)
 
 
 def down_manifest(path: Path, progress: Progress, use: Deps) -> Outcome:
-    """`perfenv down --manifest FILE`: finish what a cancelled or killed run left."""
+    """`perfenv down --manifest FILE`: finish what a cancelled or killed run left.
+
+    The registry entry, when there is one, is the newer word; the out dir copy that is updated
+    is FILE itself.
+    """
     manifest = load_manifest_file(path)
     record = {"stack": manifest.stack, "target": manifest.target, "destroyed": True}
-    store = use.store(manifest.state_url)
-    current = store.get(registry_key(manifest.stack))
+    store = recorded_store(manifest, use)
+    key = registry_key(manifest.stack)
+    current = store.get(key)
     if current is None and manifest.status == "done":
         return Outcome(record=record, messages=[f"{manifest.stack}: already torn down"])
     if current is not None:
-        manifest = Manifest.model_validate(current)
-    return _down(manifest, store, progress, use, copy=path)
+        manifest = parse_manifest(current, f"{store.url}: {key}")
+    return finish_run(
+        manifest.model_copy(update={"out_dir": str(path.parent)}), store, progress, use
+    )
 
 
-def _down(
-    manifest: Manifest, store: Store, progress: Progress, use: Deps, copy: Path | None = None
-) -> Outcome:
+def finish_run(manifest: Manifest, store: Store, progress: Progress, use: Deps) -> Outcome:
+    """Tear down a run's stack from another process (`down`, `reap`): refused while its own
+    process is alive; claimed compare-and-swap (so a second teardown is refused too) and kept
+    alive by a heartbeat while it runs."""
+    stack = manifest.stack
     if manifest.alive():
         raise BadInput(
-            f"{manifest.stack}: its run is still going (pid {manifest.pid} on {manifest.host}, "
+            f"{stack}: its run is still going (pid {manifest.pid} on {manifest.host}, "
             f"heartbeat {manifest.heartbeat}); stop it first, or wait for it"
         )
     target = target_for(manifest, use)
-    if copy is not None and manifest.out_dir is None:
-        manifest = manifest.model_copy(update={"out_dir": str(copy.parent)})
-    writer = ManifestWriter(store, manifest.model_copy(update={"pid": os.getpid()}))
-    policy = SignalPolicy()
+    writer = ManifestWriter(store, manifest)
     messages: list[str] = []
-    with policy.installed():
-        codes = _teardown_codes(target, manifest.stack, writer, policy, progress, messages)
-    if policy.interrupted:
-        codes.append(INTERRUPTED)
-    record = {"stack": manifest.stack, "target": manifest.target, "destroyed": not codes}
+    try:
+        writer.claim("tearing-down")
+    except Taken:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a store error must not stop the teardown
+        messages.append(f"{stack}: this teardown is not recorded in {store.url} ({exc})")
+    policy = SignalPolicy()
+    with policy.installed(), Heartbeat(writer):
+        result = guarded_teardown(target, stack, writer, policy, progress, messages)
+    if result.refused:  # nothing was touched: the entry goes back as it was
+        _restore(writer, manifest, messages)
+    codes = [result.code] + ([INTERRUPTED] if policy.interrupted else [])
+    record = {"stack": stack, "target": manifest.target, "destroyed": result.clean}
     return Outcome(record=record, exit_code=worst(*codes), messages=messages)
+
+
+def _restore(writer: ManifestWriter, before: Manifest, messages: list[str]) -> None:
+    try:
+        writer.write(
+            status=before.status, pid=before.pid, host=before.host, heartbeat=before.heartbeat
+        )
+    except Exception as exc:  # noqa: BLE001
+        messages.append(f"{before.stack}: could not restore its registry entry ({exc})")

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from perfenv.cli.state.names import check_stack_name
 from perfenv.infra.config import StackFile, default_stacks_dir, load_stack_file
 
 TABLE_INPUTS_WIDTH = 80
 
 
 def load_stack(name: str, stacks_dir: Path | None = None) -> StackFile:
+    check_stack_name(name)
     return load_stack_file((stacks_dir or default_stacks_dir()) / f"Pulumi.{name}.yaml")
 
 

@@ -1,9 +1,12 @@
 """The run manifest: what a run created and where, so that anyone can finish its teardown.
 
 Written to the state store (`runs/<stack>.json`, the run registry) and to the run's out dir
-before anything is created. The running process refreshes `heartbeat`; `perfenv reap` skips a
-run whose heartbeat is fresh, and `perfenv down --manifest FILE` finishes a run that a cancelled
-job left.
+before anything is created (`perfenv.cli.state.writer`). The process that owns the run (its
+`pid` on `host`) refreshes `heartbeat`; `perfenv reap` and a second `down` skip a run whose
+heartbeat is fresh, and `perfenv down --manifest FILE` finishes a run that a cancelled job left.
+
+A manifest only ever names an ephemeral stack (`perf-<slug>-<6>`), and the URLs it records carry
+no user info or query (`perfenv.cli.state.urls`).
 """
 
 from __future__ import annotations
@@ -11,20 +14,22 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from perfenv.cli.errors import BadInput
-from perfenv.cli.state.store import Store
+from perfenv.cli.state.names import is_ephemeral_name
+from perfenv.cli.state.store import CorruptRecord, Store
+from perfenv.cli.state.urls import redact_url
 
 MANIFEST_NAME = "manifest.json"
 HEARTBEAT_EVERY_S = float(os.environ.get("PERFENV_HEARTBEAT_S", "15"))
 # A heartbeat older than this belongs to a process that is gone (or hung).
 STALE_AFTER_S = float(os.environ.get("PERFENV_HEARTBEAT_STALE_S", str(6 * HEARTBEAT_EVERY_S)))
+MAX_FILE_BYTES = 1 << 20  # a manifest is a few hundred bytes; more is not one
 
 Status = Literal[
     "creating",  # manifest written, target.up running
@@ -32,7 +37,7 @@ Status = Literal[
     "testing",  # the suite is running against it
     "tearing-down",
     "kept",  # --keep-on-failure: left up until its expiry
-    "leaked",  # teardown left resources: for perfenv reap / down
+    "leaked",  # teardown left resources (or could not record its end): for reap / down
     "abandoned",  # a second SIGINT stopped the teardown
     "done",  # destroyed and removed (only the out dir copy says so)
 ]
@@ -73,7 +78,27 @@ class Manifest(BaseModel):
     pid: int | None = None
     host: str = ""
     service_url: str | None = None
+    account: str | None = None  # the cloud account the stack was created in (aws)
     note: str = ""
+
+    @field_validator("stack")
+    @classmethod
+    def _ephemeral(cls, stack: str) -> str:
+        if not is_ephemeral_name(stack):
+            raise ValueError(f"{stack!r} is not the stack of a perfenv run (perf-<release>-<6>)")
+        return stack
+
+    @field_validator("backend", "state_url", "service_url")
+    @classmethod
+    def _redacted(cls, url: str | None) -> str | None:
+        return redact_url(url) if url else url
+
+    @field_validator("created_at", "heartbeat", "expires_at")
+    @classmethod
+    def _timestamp(cls, text: str | None) -> str | None:
+        if text is not None:
+            parse_iso(text)  # ValueError: a validation error naming the field
+        return text
 
     @property
     def expires(self) -> datetime | None:
@@ -82,17 +107,20 @@ class Manifest(BaseModel):
     def expired(self, at: datetime | None = None) -> bool:
         return self.expires is not None and self.expires <= (at or now())
 
+    def owned_by_me(self) -> bool:
+        return self.pid == os.getpid() and self.host == socket.gethostname()
+
     def alive(self, at: datetime | None = None) -> bool:
         """True while the run's own process may still be working on it."""
         if self.status not in RUNNING:
             return False
-        if self.host == socket.gethostname() and self.pid is not None and not _pid_alive(self.pid):
+        if self.host == socket.gethostname() and self.pid is not None and not pid_running(self.pid):
             return False
         age = ((at or now()) - parse_iso(self.heartbeat)).total_seconds()
         return age < STALE_AFTER_S
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -112,6 +140,7 @@ def new_manifest(
     tags: dict[str, str],
     ttl_s: float | None,
     out_dir: Path | None,
+    account: str | None = None,
 ) -> Manifest:
     started = now()
     return Manifest(
@@ -127,93 +156,53 @@ def new_manifest(
         out_dir=str(out_dir) if out_dir else None,
         pid=os.getpid(),
         host=socket.gethostname(),
+        account=account,
     )
 
 
-class ManifestWriter:
-    """Keeps the registry copy and the out dir copy of one manifest in step (thread-safe)."""
-
-    def __init__(self, store: Store, manifest: Manifest) -> None:
-        self.store = store
-        self.manifest = manifest
-        self._lock = threading.Lock()
-        self._registered = True
-
-    def write(self, **changes: object) -> Manifest:
-        with self._lock:
-            self.manifest = self.manifest.model_copy(update=changes)
-            if self._registered:
-                self.store.put(registry_key(self.manifest.stack), self.manifest.model_dump())
-            self._write_copy()
-            return self.manifest
-
-    def beat(self) -> None:
-        self.write(heartbeat=iso(now()))
-
-    def unregister(self, **changes: object) -> None:
-        """Delete the registry entry; the out dir copy stays, updated with `changes`."""
-        with self._lock:
-            self._registered = False
-            self.store.delete(registry_key(self.manifest.stack))
-            self.manifest = self.manifest.model_copy(update=changes)
-            self._write_copy()
-
-    def _write_copy(self) -> None:
-        if self.manifest.out_dir:
-            out = Path(self.manifest.out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            tmp = out / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
-            tmp.write_text(self.manifest.model_dump_json(indent=2) + "\n")
-            tmp.replace(out / MANIFEST_NAME)
-
-
-class Heartbeat:
-    """A daemon thread that refreshes the manifest's heartbeat until stopped."""
-
-    def __init__(self, writer: ManifestWriter, every_s: float = HEARTBEAT_EVERY_S) -> None:
-        self.writer, self.every_s = writer, every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="perfenv-heartbeat", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
-            try:
-                self.writer.beat()
-            except Exception:  # noqa: BLE001 - a missed beat must never kill the run
-                continue
-
-
-def load_manifest_file(path: Path) -> Manifest:
-    """A manifest from a file (the out dir copy); BadInput naming the file if unreadable."""
+def parse_manifest(data: object, where: str) -> Manifest:
+    """A manifest from a decoded document; BadInput naming `where` and the first bad field."""
     try:
-        return Manifest.model_validate(json.loads(path.read_text()))
-    except FileNotFoundError:
-        raise BadInput(f"{path}: (file): no such manifest") from None
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}: line {exc.lineno}: malformed JSON") from None
+        return Manifest.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise BadInput(f"{path}: {field}: {first['msg']}") from None
+        raise BadInput(f"{where}: {field}: {first['msg']}") from None
 
 
-def registered(store: Store) -> list[Manifest]:
-    """Every manifest in the run registry (unreadable entries are skipped)."""
-    found = []
+def load_manifest_file(path: Path) -> Manifest:
+    """A manifest from a file (the out dir copy); BadInput naming the file if it is not one."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise BadInput(f"{path}: (file): too large to be a manifest")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"{path}: (file): no such manifest") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: (file): a directory, not a manifest file") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: (file): not UTF-8 text") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: (file): unreadable ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{path}: line {exc.lineno}: malformed JSON") from None
+    except RecursionError:
+        raise BadInput(f"{path}: (file): nested too deeply to be a manifest") from None
+    return parse_manifest(data, str(path))
+
+
+def registered(store: Store) -> tuple[list[Manifest], list[str]]:
+    """Every readable manifest in the run registry, and one line per entry that is not one
+    (a corrupt record is reported and skipped: it never stops the others)."""
+    found: list[Manifest] = []
+    problems: list[str] = []
     for key in store.keys("runs/"):
-        data = store.get(key)
-        if data is None:
-            continue
         try:
-            found.append(Manifest.model_validate(data))
-        except ValidationError:
-            continue
-    return found
+            data = store.get(key)
+            if data is not None:
+                found.append(parse_manifest(data, f"state store: {key}"))
+        except (CorruptRecord, BadInput) as exc:
+            problems.append(f"{exc} (skipped)")
+    return found, problems

@@ -19,16 +19,19 @@ def target_name(name: str | None = None) -> str:
     return chosen
 
 
-def get_target(name: str | None = None, *, backend: str | None = None) -> Target:
+def get_target(
+    name: str | None = None, *, backend: str | None = None, account: str | None = None
+) -> Target:
     """The target named by `--target` / `PERFENV_TARGET` (default local).
 
     `backend`: where a run's manifest says its stack state lives (aws: a PULUMI_BACKEND_URL).
+    `account`: the cloud account the manifest recorded; the target refuses any other.
     """
     chosen = target_name(name)
     if chosen == "aws":
         from perfenv.cli.targets.aws import AwsTarget
 
-        return AwsTarget(backend=backend)
+        return AwsTarget(backend=backend, account=account)
     from perfenv.cli.targets.local import LocalTarget
 
     target: Target = LocalTarget()

@@ -33,8 +33,9 @@ class UpResult:
 class Target(Protocol):
     name: str  # "local" | "aws"
 
-    def preflight(self, config: StackFile, progress: Progress) -> None:
-        """What must hold before anything is created (tools, account, quota); BadInput if not."""
+    def preflight(self, config: StackFile, progress: Progress) -> str | None:
+        """What must hold before anything is created (tools, account, quota); BadInput if not.
+        Returns the cloud account the stack will live in (None where there is none)."""
         ...
 
     def up(
@@ -44,7 +45,9 @@ class Target(Protocol):
         ...
 
     def destroy(self, stack: str, progress: Progress) -> None:
-        """Delete every resource of `stack`, in reverse dependency order. Idempotent."""
+        """Delete every resource of `stack`, in reverse dependency order. Idempotent.
+        BadInput only for a refusal before anything was read or changed (another account,
+        a missing tool): the caller then writes nothing either."""
         ...
 
     def outputs(self, stack: str) -> dict[str, Any]: ...

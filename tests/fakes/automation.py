@@ -17,12 +17,15 @@ from pulumi.automation import (
 )
 
 
-def locked() -> ConcurrentUpdateError:
+def locked(host: str = "ci-runner-7", pid: int = 4242) -> ConcurrentUpdateError:
+    """What the Pulumi CLI says of a stack locked by `pid` on `host` (diy backend)."""
     return ConcurrentUpdateError(
         CommandResult(
             stdout="",
             stderr="error: the stack is currently locked by 1 lock(s). Either wait for the "
-            "other process(es) to end or delete the lock file with `pulumi cancel`.",
+            "other process(es) to end or delete the lock file with `pulumi cancel`.\n"
+            "  file:///b/.pulumi/locks/organization/perfenv/perf-x/1f0c.json: created by "
+            f"ci@{host} (pid {pid}) at 2030-01-01T00:00:00Z",
             code=255,
         )
     )

@@ -1,6 +1,7 @@
 """What the aws target checks before it creates anything; each refusal is BadInput (exit 2).
 
-The Pulumi CLI and a secrets passphrase, the account allowlist, and the EC2 vCPU quota.
+The Pulumi CLI and a secrets passphrase, the account allowlist (on every AWS path, not only on
+creation), and the EC2 vCPU quota.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import shutil
 from pathlib import Path
 
 from perfenv.cli.errors import BadInput
+from perfenv.cli.state.s3store import aws_credentials
 from perfenv.cli.targets.aws.automation import INSTALL_HINT
 from perfenv.cli.targets.aws.clients import ClientFactory
 from perfenv.cli.targets.base import Progress
 from perfenv.infra.config import StackFile
 
-VCPU_QUOTA = ("ec2", "L-1216C47A")  # Running On-Demand Standard instances, in vCPUs
+VCPU_QUOTA = ("ec2", "L-1216C47A")
+ACCOUNTS_ENV = "PERFENV_AWS_ACCOUNTS"  # Running On-Demand Standard instances, in vCPUs
 
 
 def check_tools(backend: str, *, needs_cli: bool) -> None:
@@ -34,15 +37,31 @@ def check_tools(backend: str, *, needs_cli: bool) -> None:
         )
 
 
-def check_account(client: ClientFactory, region: str) -> str:
-    allowed = [a.strip() for a in os.environ.get("PERFENV_AWS_ACCOUNTS", "").split(",")]
-    allowed = [a for a in allowed if a]
+def allowed_accounts() -> list[str]:
+    """`PERFENV_AWS_ACCOUNTS`: the accounts perfenv may act in; BadInput when not set."""
+    allowed = [a.strip() for a in os.environ.get(ACCOUNTS_ENV, "").split(",") if a.strip()]
     if not allowed:
-        raise BadInput("PERFENV_AWS_ACCOUNTS: not set; list the AWS accounts perfenv may use")
-    account = str(client("sts", region).get_caller_identity()["Account"])
+        raise BadInput(f"{ACCOUNTS_ENV}: not set; list the AWS accounts perfenv may use")
+    return allowed
+
+
+def check_account(client: ClientFactory, region: str, expected: str | None = None) -> str:
+    """The account the credentials act in, if allowed; else BadInput (exit 2), before any call
+    that reads or changes anything. `expected`: the account a run recorded at `up` (its
+    teardown with another account's credentials is refused, so nothing is refreshed away).
+
+    Every AWS path of perfenv goes through here: create, refresh, destroy, sweep, outputs,
+    remove, leftovers, reap, and the cost commands (`perfenv.cli.cost.aws_clients`).
+    """
+    allowed = allowed_accounts()
+    with aws_credentials("AWS"):
+        account = str(client("sts", region).get_caller_identity()["Account"])
     if account not in allowed:
+        raise BadInput(f"AWS account {account} is not in {ACCOUNTS_ENV} ({', '.join(allowed)})")
+    if expected is not None and account != expected:
         raise BadInput(
-            f"AWS account {account} is not in PERFENV_AWS_ACCOUNTS ({', '.join(allowed)})"
+            f"AWS account {account}: the stack was created in account {expected}; "
+            "use that account's credentials (nothing was refreshed or destroyed)"
         )
     return account
 

@@ -13,8 +13,10 @@ from typing import Any
 
 import yaml
 
+from perfenv.cli.errors import InfraError
 from perfenv.cli.project import home, stack_file
-from perfenv.cli.targets.aws import guards, tag_sweep
+from perfenv.cli.state.names import check_stack_name, inside
+from perfenv.cli.targets.aws import guards, locks, tag_sweep
 from perfenv.cli.targets.aws.automation import Automation, PulumiAutomation
 from perfenv.cli.targets.aws.clients import ClientFactory, boto_client
 from perfenv.cli.targets.aws.retries import T, retry
@@ -46,16 +48,22 @@ class AwsTarget:
         sleep: Callable[[float], None] = time.sleep,
         attempts: int = 6,
         base_delay_s: float = 2.0,
+        account: str | None = None,
     ) -> None:
         self.backend = backend or default_backend()
         self.automation = automation or PulumiAutomation(self.backend)
         self.client, self.sleep = client, sleep
         self.attempts, self.base_delay_s = attempts, base_delay_s
+        self.account = account  # the account a run recorded at up: its stack lives there
+        self._checked: dict[str, str] = {}  # region -> the allowed account of the credentials
 
     # work dirs and config ------------------------------------------------------------------
 
+    def _run_dir(self, stack: str) -> Path:
+        return inside(home() / "runs", check_stack_name(stack, "stack"))
+
     def work_dir(self, stack: str) -> Path:
-        path = home() / "runs" / stack
+        path = self._run_dir(stack)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -73,7 +81,7 @@ class AwsTarget:
 
     def region(self, stack: str) -> str:
         """The stack's region: recorded at up, else its own stack file, else the perf template."""
-        recorded = home() / "runs" / stack / "region"
+        recorded = self._run_dir(stack) / "region"
         if recorded.exists():
             return recorded.read_text().strip()
         for path in (stack_file(stack), stack_file("perf")):
@@ -89,18 +97,27 @@ class AwsTarget:
         guards.check_tools(self.backend, needs_cli=isinstance(self.automation, PulumiAutomation))
 
     def check_account(self, region: str) -> str:
-        return guards.check_account(self.client, region)
+        """The allowlist (and the run's recorded account) on every AWS path; checked once per
+        region and target."""
+        if region not in self._checked:
+            self._checked[region] = guards.check_account(self.client, region, self.account)
+        return self._checked[region]
+
+    def _guard(self, stack: str) -> str:
+        return self.check_account(self.region(stack))
 
     def check_vcpu_quota(self, config: StackFile, region: str, progress: Progress) -> None:
         guards.check_vcpu_quota(self.client, config, region, progress)
 
     # the Target protocol ----------------------------------------------------------------------
 
-    def preflight(self, config: StackFile, progress: Progress) -> None:
+    def preflight(self, config: StackFile, progress: Progress) -> str:
+        """Tools, the account (returned: the manifest records it) and the vCPU quota."""
         self._prepare()
         region = _region(config)
-        self.check_account(region)
+        account = self.check_account(region)
         self.check_vcpu_quota(config, region, progress)
+        return account
 
     def up(
         self, stack: str, config: StackFile, tags: dict[str, str], progress: Progress
@@ -131,6 +148,7 @@ class AwsTarget:
         from pulumi.automation import ConcurrentUpdateError, StackNotFoundError
 
         self._prepare()
+        self._guard(stack)  # before the refresh: another account's refresh forgets everything
         work = self.work_dir(stack)
         try:
             handle = self.automation.stack(stack, work, create=False)
@@ -141,9 +159,8 @@ class AwsTarget:
         out = _quiet(progress)
         try:
             self._retry("refresh", lambda: handle.refresh(on_output=out, color="never"))
-        except ConcurrentUpdateError:
-            # A crashed run's lock: cancel it, forget pending creates, and sweep by tag after.
-            progress(f"{stack}: stale lock; cancelling and clearing pending creates")
+        except ConcurrentUpdateError as exc:
+            self._cancel_dead_lock(stack, str(exc), progress)
             handle.cancel()
             self._retry(
                 "refresh",
@@ -152,7 +169,23 @@ class AwsTarget:
         self._retry("destroy", lambda: handle.destroy(on_output=out, color="never"))
         self.sweep(stack, progress)
 
+    def _cancel_dead_lock(self, stack: str, message: str, progress: Progress) -> None:
+        """A locked stack is cancelled only when every owner of its lock is known dead (a
+        crashed run's CLI on this host); otherwise InfraError, and the lock stays."""
+        found = locks.owners(message)
+        alive = [o for o in found if not o.known_dead()]
+        if not found or alive:
+            held = ", ".join(str(o) for o in alive) or "an owner perfenv cannot read"
+            raise InfraError(
+                f"{stack}: locked by {held}, not known to have stopped; not cancelled "
+                "(when it has, pulumi cancel, then perfenv down again)"
+            )
+        progress(
+            f"{stack}: lock of a dead process ({found[0]}); cancelling, clearing pending creates"
+        )
+
     def outputs(self, stack: str) -> dict[str, Any]:
+        self._guard(stack)
         handle = self.automation.stack(stack, self.work_dir(stack), create=False)
         return {key: getattr(out, "value", out) for key, out in handle.outputs().items()}
 
@@ -168,12 +201,13 @@ class AwsTarget:
                     target=self.name,
                     tags=tags,
                     created_at=updated or datetime.now(UTC),
-                    expires_at=_parse(expires) if expires else None,
+                    expires_at=_parse(expires) if expires else None,  # None if unreadable
                 )
             )
         return infos
 
     def leftovers(self, stack: str) -> list[str]:
+        self._guard(stack)
         found = tag_sweep.tagged(self.client, stack, self.region(stack))
         return [f"{kind} {ident}" for kind, ident in found]
 
@@ -189,11 +223,13 @@ class AwsTarget:
         return CloudWatchTelemetry(self.client, region, str(alb), str(asg))
 
     def remove(self, stack: str) -> None:
+        self._guard(stack)
         self.automation.remove_stack(stack, self.work_dir(stack))
-        shutil.rmtree(home() / "runs" / stack, ignore_errors=True)
+        shutil.rmtree(self._run_dir(stack), ignore_errors=True)
 
     def sweep(self, stack: str, progress: Progress) -> None:
         """Delete what still carries `perfenv:stack=<stack>`; see `tag_sweep.sweep`."""
+        self._guard(stack)
         tag_sweep.sweep(
             self.client,
             stack,
@@ -233,8 +269,11 @@ def _quiet(progress: Progress) -> Callable[[str], None]:
     return forward
 
 
-def _parse(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+def _parse(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None  # the lifecycle reports the tag and skips the stack
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from perfenv.cli.errors import InfraError
 from perfenv.cli.project import home
+from perfenv.cli.state.names import check_stack_name, inside
 from perfenv.infra.tags import tag_key
 
 
@@ -97,7 +98,7 @@ def stacks_dir() -> Path:
 
 
 def path_of(stack: str) -> Path:
-    return stacks_dir() / f"{stack}.json"
+    return inside(stacks_dir(), f"{check_stack_name(stack, 'stack')}.json")
 
 
 def exists(stack: str) -> bool:

@@ -21,7 +21,7 @@ runner = CliRunner()
 
 def _deps(target: FakeTarget) -> lifecycle.Deps:
     return lifecycle.Deps(
-        target=lambda name=None, backend=None: target,
+        target=lambda name=None, **_: target,
         load_suite=lambda path: FakeSuite(),
         planned_duration_s=lambda suite: suite.planned_s,
         run_suite=FakeRunner(),
@@ -98,7 +98,7 @@ def test_service_url_uses_the_registry_target() -> None:
     fake = FakeTarget(name="aws")
     asked: list[str | None] = []
 
-    def get(name: str | None = None, *, backend: str | None = None) -> FakeTarget:
+    def get(name: str | None = None, **_: object) -> FakeTarget:
         asked.append(name)
         return fake
 

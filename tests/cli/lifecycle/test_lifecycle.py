@@ -51,7 +51,7 @@ def cli(fake: FakeTarget) -> Cli:
 
 def _deps(target: FakeTarget, suite_runner: FakeRunner, **changes: Any) -> lifecycle.Deps:
     base: dict[str, Any] = {
-        "target": lambda name=None, backend=None: target,
+        "target": lambda name=None, **_: target,
         "load_suite": lambda path: FakeSuite(),
         "planned_duration_s": lambda suite: suite.planned_s,
         "run_suite": suite_runner,

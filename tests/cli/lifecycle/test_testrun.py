@@ -186,7 +186,7 @@ def test_stack_resolves_its_service_url(tmp_path: Path, monkeypatch: pytest.Monk
     fake_engine(monkeypatch, calls=plans)
     target = FakeTarget()
     target._save({"dev": {"outputs": {"service_url": "http://127.0.0.1:8"}}})
-    use = Deps(target=lambda name=None, backend=None: target)
+    use = Deps(target=lambda name=None, **_: target)
     args = ["test", "--stack", "dev", "--suite", str(_suite_file(tmp_path))]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")], obj=use)
     assert result.exit_code == 0, result.output

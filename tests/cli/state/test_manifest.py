@@ -12,8 +12,6 @@ import pytest
 
 from perfenv.cli.errors import BadInput
 from perfenv.cli.state.manifest import (
-    Heartbeat,
-    ManifestWriter,
     iso,
     load_manifest_file,
     new_manifest,
@@ -21,6 +19,7 @@ from perfenv.cli.state.manifest import (
     registered,
 )
 from perfenv.cli.state.store import open_store
+from perfenv.cli.state.writer import Heartbeat, ManifestWriter
 
 
 def _manifest(out: Path | None, ttl_s: float = 3600):
@@ -43,7 +42,7 @@ def test_writer_keeps_registry_and_out_dir_copies(tmp_path: Path) -> None:
     entry = store.get("runs/perf-1-0-0-abc123.json")
     copy = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert entry is not None and entry["status"] == copy["status"] == "testing"
-    assert [m.stack for m in registered(store)] == ["perf-1-0-0-abc123"]
+    assert [m.stack for m in registered(store)[0]] == ["perf-1-0-0-abc123"]
 
     writer.unregister(status="done")
     assert store.get("runs/perf-1-0-0-abc123.json") is None
@@ -85,6 +84,6 @@ def test_load_manifest_file_errors_name_the_file(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(BadInput, match=r"manifest.json: line 1: malformed JSON"):
         load_manifest_file(bad)
-    bad.write_text(json.dumps({"stack": "x"}))
+    bad.write_text(json.dumps({"stack": "perf-x-abc123"}))
     with pytest.raises(BadInput, match=r"manifest.json: target: Field required"):
         load_manifest_file(bad)

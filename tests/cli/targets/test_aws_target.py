@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sys
 import textwrap
 import threading
@@ -138,11 +139,20 @@ def test_destroy_retries_throttling(aws: None) -> None:
     assert automation.log.count("destroy") == 2 and slept == [2.0]
 
 
-def test_a_stale_lock_is_cancelled_refreshed_and_swept(aws: None) -> None:
+def _dead_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_lock_whose_owner_is_known_dead_is_cancelled_refreshed_and_swept(aws: None) -> None:
     automation = FakeAutomation()
     target, _ = _target(automation)
     target.up(STACK, _config(), _tags(), _progress)
-    automation.failures["refresh"] = [locked() for _ in range(4)]
+    dead = locked(socket.gethostname(), _dead_pid())
+    automation.failures["refresh"] = [dead for _ in range(4)]
     del automation.log[:]
     target.destroy(STACK, _progress)
     assert automation.log == [
@@ -155,6 +165,26 @@ def test_a_stale_lock_is_cancelled_refreshed_and_swept(aws: None) -> None:
         "refresh clear_pending_creates",
         "destroy",
     ]
+
+
+@pytest.mark.parametrize(
+    "owner", [(socket.gethostname(), os.getpid()), ("another-runner", 1), None]
+)
+def test_a_lock_whose_owner_is_not_known_dead_is_not_cancelled(
+    aws: None, owner: tuple[str, int] | None
+) -> None:
+    automation = FakeAutomation()
+    target, _ = _target(automation)
+    target.up(STACK, _config(), _tags(), _progress)
+    error = locked(*owner) if owner else command_error("")
+    if owner is None:  # a lock the CLI names no owner of
+        from pulumi.automation import CommandResult, ConcurrentUpdateError
+
+        error = ConcurrentUpdateError(CommandResult(stdout="", stderr="currently locked", code=255))
+    automation.failures["refresh"] = [error for _ in range(4)]
+    with pytest.raises(InfraError, match="not known to have stopped; not cancelled"):
+        target.destroy(STACK, _progress)
+    assert "cancel" not in automation.log and "destroy" not in automation.log
 
 
 def test_an_error_that_is_not_transient_is_an_infra_error(aws: None) -> None:
