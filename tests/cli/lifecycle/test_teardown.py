@@ -34,7 +34,7 @@ def _deps(target_factory: Any) -> lifecycle.Deps:
         planned_duration_s=lambda suite: suite.planned_s,
         run_suite=FakeRunner(),
         check_parity=lambda config: None,
-        check_cost=lambda config, suite, stack: None,
+        check_cost=lambda config, suite, stack, **_: None,
         check_baseline=lambda baseline, suite, store, target: None,
         wait_healthy=lambda url: None,
     )
