@@ -1,11 +1,13 @@
 """One generator process's share of the schedule, executed on time and measured honestly.
 
 At each arrival's due time the scheduler takes a free connection slot and spawns a greenlet that
-sends it; latency is the response time plus how late the send was behind its due time
-(coordinated omission corrected), recorded in HdrHistograms per scheduled second and per
-endpoint. When every slot is busy the scheduler waits for one: that lateness is the target's
-(it holds the connections), and an arrival that waited past the timeout is a
-"timeout (all connections busy)" error. Lateness for any other reason is the generator's own.
+sends it; latency is the response time plus the lateness the target caused (coordinated omission
+corrected), recorded in HdrHistograms per scheduled second and per endpoint. When every slot is
+busy the scheduler waits for one: that lateness is the target's (it holds the connections), for
+the arrival that waited and every later one due while it did, and an arrival that waited past
+the timeout is a "timeout (all connections busy)" error. Lateness for any other reason (the
+timer waking late, a busy event loop) is the generator's own: not charged to the latency, but
+watched (a generator too far behind makes the run invalid, cli/engine/merge.py).
 Each second is emitted as a record once every arrival in it has finished.
 """
 
@@ -65,7 +67,7 @@ class _Endpoint:
 @dataclass
 class _Arrival:
     second: int
-    lag_s: float  # how late the send was behind its due time, for any reason
+    lag_s: float  # how late the send was behind its due time because the target held every slot
 
 
 class Run:
@@ -208,7 +210,7 @@ class Run:
         sec.lag_ms = max(sec.lag_ms, own_lag_ms)
         sec.late += own_lag_ms > wire.LATE_SEND_MS
         me = gevent.getcurrent()
-        self.arrivals[me] = _Arrival(second=second, lag_s=max(0.0, start - due))
+        self.arrivals[me] = _Arrival(second=second, lag_s=max(0.0, min(start, waited_until) - due))
         try:
             self.sender.send(self.unmeasured)
         except gevent.GreenletExit:
