@@ -33,7 +33,9 @@ SERVICE_ARGS = (
 )
 
 
-def start_service(work: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_service(
+    work: Path, args: tuple[str, ...] = SERVICE_ARGS
+) -> tuple[subprocess.Popen[bytes], str]:
     ready = work / "ready"
     log = (work / "service.log").open("wb")
     proc = subprocess.Popen(
@@ -46,7 +48,7 @@ def start_service(work: Path) -> tuple[subprocess.Popen[bytes], str]:
             "--ready-file",
             str(ready),
         ]
-        + list(SERVICE_ARGS),
+        + list(args),
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         stdout=log,

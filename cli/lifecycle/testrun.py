@@ -35,6 +35,11 @@ from perfenv.cli.verdict.suite import Suite, load_suite, planned_duration_s
 from perfenv.infra.config import EnvironmentConfig
 
 HISTORY_RELEASES = 10  # releases in a run's trend section
+OPEN_MODEL_NOTE = (
+    "locustfile, open model: each arrival runs one iteration of a user's tasks (a TaskSet or "
+    "SequentialTaskSet journey whole, with its wait_time between its tasks); the wait_time "
+    "between iterations is replaced by the scenario's arrival rate"
+)
 
 __all__ = ["SuiteOutcome", "Tick", "check_url", "load_suite", "planned_duration_s", "run_suite"]
 
@@ -138,6 +143,8 @@ def run_suite(
     run_id, started_at = new_run_id(), now()
 
     plans = {s.name: suite.plan(s, base_url, workers=workers, pins=pins) for s in suite.scenarios}
+    if suite.locustfile is not None:
+        say(OPEN_MODEL_NOTE)
     watching = watch.Watch(probe, say)
     lap = phases.laps()
     measured = run_scenarios(

@@ -1,4 +1,11 @@
-"""What one arrival does: a request of the built-in mix, or a task iteration of a locustfile."""
+"""What one arrival does: a request of the built-in mix, or a task iteration of a locustfile.
+
+A locustfile runs as written, with one change the open model makes: one arrival is one
+iteration of the user's loop. For a task function that is one call; for a TaskSet or a
+SequentialTaskSet it is a whole journey: every task of a sequential set once, in order (nested
+sets as journeys of their own); as many weighted picks as a random set has tasks, or until it
+calls `interrupt()`. The `wait_time` between the tasks of a journey is honoured (think time
+inside the iteration); the one between iterations is replaced by the arrival schedule."""
 
 from __future__ import annotations
 
@@ -11,10 +18,11 @@ from typing import Any
 import requests
 from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import InterruptTaskSet, RescheduleTask, StopUser
+from locust.user.sequential_taskset import SequentialTaskSet
 from locust.user.task import DefaultTaskSet, TaskSet
 
 NO_REQUEST = "(arrival)"  # endpoint of an arrival failing outside any request it made
-_IGNORED = (StopUser, InterruptTaskSet, RescheduleTask)
+_IGNORED = (StopUser, InterruptTaskSet, RescheduleTask)  # a task's own way to end its iteration
 
 Unmeasured = Callable[[], AbstractContextManager[None]]  # requests inside it are not arrivals
 
@@ -72,6 +80,9 @@ class LocustfileTasks:
         self.rng = rng
 
     def endpoint_of(self, request_type: str, name: str) -> str:
+        """The request's name, with its method shown once (a name may already start with it)."""
+        if name.upper().startswith(f"{request_type.upper()} "):
+            return name
         return f"{request_type} {name}"
 
     def expired_endpoint(self) -> str:
@@ -94,15 +105,39 @@ class LocustfileTasks:
         try:
             tasks = user._perfenv_tasks
             chosen = tasks.get_next_task()
-            if inspect.isclass(chosen) and issubclass(chosen, TaskSet):
-                nested: Any = chosen(user)
-                nested.execute_task(nested.get_next_task())
+            if _is_taskset(chosen):
+                _journey(chosen(user))
             else:
                 tasks.execute_task(chosen)
         except _IGNORED:
             pass
         finally:
             idle.append(user)
+
+
+def _is_taskset(task: Any) -> bool:
+    return inspect.isclass(task) and issubclass(task, TaskSet)
+
+
+def _journey(taskset: Any) -> None:
+    """One pass of a TaskSet: its tasks (in order, for a sequential set), waits between them."""
+    steps = len(taskset.tasks)
+    if not isinstance(taskset, SequentialTaskSet):
+        steps = len({id(t) for t in taskset.tasks})  # weights repeat a task in the list
+    try:
+        taskset.on_start()
+        for step in range(steps):
+            task = taskset.get_next_task()
+            if _is_taskset(task):
+                _journey(task(taskset))
+            else:
+                taskset.execute_task(task)
+            if step < steps - 1:
+                taskset.wait()
+    except InterruptTaskSet:
+        pass  # the set handed control back: its journey ends here
+    finally:
+        taskset.on_stop()
 
 
 Sender = BuiltinMix | LocustfileTasks

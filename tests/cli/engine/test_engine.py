@@ -26,6 +26,7 @@ from perfenv.cli.engine import run_plan, stop_all
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec, ScenarioMeasurement, Window
 from perfenv.examples.service.launch import running_service
+from tests.cli.engine.test_hosts import _Server
 
 pytestmark = pytest.mark.slow
 
@@ -254,3 +255,35 @@ def test_stop_all_ends_a_run_with_an_infra_error() -> None:
     with pytest.raises(InfraError, match="exited before the end"):
         run_plan(plan, progress=stop)
     assert pids and all(_dead(pid) for pid in pids)
+
+
+def test_a_sequential_journey_runs_whole_per_arrival(tmp_path: Path) -> None:
+    locustfile = tmp_path / "journey.py"
+    locustfile.write_text(
+        "from locust import FastHttpUser, SequentialTaskSet, between, task\n"
+        "class Journey(SequentialTaskSet):\n"
+        "    @task\n"
+        "    def login(self):\n"
+        "        self.client.get('/login', name='login')\n"
+        "    @task\n"
+        "    def browse(self):\n"
+        "        self.client.get('/items', name='GET /items')\n"
+        "    @task\n"
+        "    def checkout(self):\n"
+        "        self.client.get('/checkout', name='checkout')\n"
+        "class Shopper(FastHttpUser):\n"
+        "    wait_time = between(0.5, 1.5)\n"
+        "    tasks = [Journey]\n"
+    )
+    with _Server() as server:
+        plan = LoadPlan(
+            scenario="journey", base_url=server.url, rates=(10,) * 5, locustfile=locustfile
+        )
+        result = run_plan(plan)
+    counts = {name: e.count for name, e in result.endpoints.items()}
+    # Named as the file names them, the method shown once; every journey ran to its end.
+    assert counts == {"GET login": 50, "GET /items": 50, "GET checkout": 50}
+    assert result.errors_by_kind == {}
+    # Two think times of 0.5-1.5 s inside each journey: a checkout comes >= 1 s after its login.
+    first = {path: min(t for p, t in server.seen if p == path) for path in ("/login", "/checkout")}
+    assert len(server.seen) == 150 and first["/checkout"] - first["/login"] >= 1.0

@@ -9,6 +9,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,11 +32,15 @@ class _Server:
 
     def __init__(self, status: int = 200, location: str = "") -> None:
         self.count = 0
+        self.seen: list[tuple[str, float]] = []  # (path, monotonic time) of each request
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 outer.count += 1
+                outer.seen.append((self.path, time.monotonic()))
                 self.send_response(status)
                 if location:
                     self.send_header("Location", location)

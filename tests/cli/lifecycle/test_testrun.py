@@ -486,3 +486,23 @@ def test_an_abort_budget_waits_for_its_grace_and_the_judge_still_fails_it(
     # Breached only in windows ending before 12 s: no abort, but the judge sees the worst window.
     assert outcome.verdict == "fail" and "aborted" not in outcome.results
     assert outcome.results["scenarios"][0]["budgets"][0]["value"] == pytest.approx(0.4)
+
+
+def test_a_locustfile_suite_says_once_what_the_open_model_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perfenv.cli.lifecycle.testrun import OPEN_MODEL_NOTE
+
+    fake_engine(monkeypatch)
+    locustfile = tmp_path / "lf.py"
+    locustfile.write_text("from locust import HttpUser\n")
+    suite = parse_suite(
+        {
+            "name": "lf",
+            "locustfile": str(locustfile),
+            "scenarios": [{"name": "a", "kind": "load", "rate": 5, "duration": "2s"}],
+        }
+    )
+    said: list[str] = []
+    run_suite(suite, "http://127.0.0.1:9", tmp_path / "o", repeat=2, progress=said.append)
+    assert said.count(OPEN_MODEL_NOTE) == 1
