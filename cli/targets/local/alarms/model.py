@@ -213,7 +213,10 @@ def _queries(name: str, item: Mapping[str, Any]) -> tuple[Query, ...]:
                 id=str(query["Id"]),
                 metric=metric,
                 expression=query.get("Expression"),
-                return_data=bool(query.get("ReturnData", True)),
+                # PutMetricAlarm wants ReturnData False on all but one; an omitted one is
+                # taken as False when another says True (providers and moto omit it)
+                return_data=query.get("ReturnData") is True
+                or ("ReturnData" not in query and not _any_true(metrics)),
                 label=query.get("Label"),
             )
         )
@@ -221,6 +224,10 @@ def _queries(name: str, item: Mapping[str, Any]) -> tuple[Query, ...]:
     if len(returned) != 1:
         raise Unsupported(f"alarm {name}: exactly one query must return data ({len(returned)} do)")
     return tuple(out)
+
+
+def _any_true(metrics: Sequence[Mapping[str, Any]]) -> bool:
+    return any(q.get("ReturnData") is True for q in metrics)
 
 
 def _math_period(name: str, queries: tuple[Query, ...]) -> int:

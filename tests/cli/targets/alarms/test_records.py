@@ -130,3 +130,10 @@ def test_a_percentile_trigger_names_its_extended_statistic() -> None:
     trigger = json.loads(note.message)["Trigger"]
     assert trigger["StatisticType"] == "ExtendedStatistic" and trigger["Statistic"] == "p95"
     assert note.subject.endswith("in US East (N. Virginia)")
+
+
+def test_an_omitted_return_data_is_false_when_another_query_returns_data() -> None:
+    metrics = [{k: v for k, v in q.items() if k != "ReturnData"} for q in MATH["Metrics"]]  # type: ignore[attr-defined]
+    metrics[-1]["ReturnData"] = True
+    alarm = Alarm.from_aws({**MATH, "Metrics": metrics})
+    assert alarm.result.id == "rate" and [q.return_data for q in alarm.queries].count(True) == 1
