@@ -82,8 +82,9 @@ class Autoscaler:
     # --- each period ------------------------------------------------------------------------
 
     def period(self, start: int, period_s: int) -> None:
-        """The controller's period hook (after the alarm evaluator's)."""
-        self.tick(datetime.fromtimestamp(start + period_s, UTC))
+        """The controller's period hook (after the alarm evaluator's), on the wall clock: the
+        activities' times are when they happened, after the alarms that caused them."""
+        self.tick(max(datetime.now(UTC), datetime.fromtimestamp(start + period_s, UTC)))
 
     def tick(self, now: datetime) -> None:
         answer = self.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=self.groups)
