@@ -84,14 +84,17 @@ class Autoscaler:
     def period(self, start: int, period_s: int) -> None:
         """The controller's period hook (after the alarm evaluator's), on the wall clock: the
         activities' times are when they happened, after the alarms that caused them."""
-        self.tick(max(datetime.now(UTC), datetime.fromtimestamp(start + period_s, UTC)))
+        end = datetime.fromtimestamp(start + period_s, UTC)
+        self.tick(end, at=max(end, datetime.now(UTC)))
 
-    def tick(self, now: datetime) -> None:
+    def tick(self, now: datetime, at: datetime | None = None) -> None:
+        """Act on the periods up to `now`; activities are stamped `at` (default `now`)."""
+        at = at or now
         answer = self.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=self.groups)
         for group in answer["AutoScalingGroups"]:
-            view = self._view(group, now)
-            self._close(group, view, now)
-            view = self._scheduled(group, view, now)
+            view = self._view(group, at)
+            self._close(group, view, at)
+            view = self._scheduled(group, view, now, at)
             decision = decide(
                 view,
                 self._readings(group["AutoScalingGroupName"], view, now),
@@ -99,7 +102,7 @@ class Autoscaler:
                 last_activity_end=self.last_end.get(view.name),
             )
             if decision is not None:
-                self._apply(group, view, decision, now)
+                self._apply(group, view, replace(decision, at=at), at)
         self.last_tick = now
 
     def _view(self, group: dict[str, Any], now: datetime) -> GroupView:
@@ -159,7 +162,9 @@ class Autoscaler:
             if activity.end is not None:
                 self.last_end[view.name] = now
 
-    def _scheduled(self, group: dict[str, Any], view: GroupView, now: datetime) -> GroupView:
+    def _scheduled(
+        self, group: dict[str, Any], view: GroupView, now: datetime, at: datetime
+    ) -> GroupView:
         since = self.last_tick or now - timedelta(minutes=1)
         found = self.autoscaling.describe_scheduled_actions(AutoScalingGroupName=view.name)
         for item in found.get("ScheduledUpdateGroupActions", []):
@@ -168,10 +173,10 @@ class Autoscaler:
             except CronError as exc:
                 self.skipped[str(item.get("ScheduledActionName"))] = str(exc)
                 continue
-            at = action.due(since, now)
-            if at is None:
+            due = action.due(since, now)
+            if due is None:
                 continue
-            update = apply(action, view, at)
+            update = apply(action, view, due)
             before = {m.instance_id for m in view.members}
             self.autoscaling.update_auto_scaling_group(
                 AutoScalingGroupName=view.name,
@@ -180,7 +185,7 @@ class Autoscaler:
                 DesiredCapacity=update.desired,
             )
             self._record(
-                view.name, group, before, update.cause, update.previous, update.desired, now
+                view.name, group, before, update.cause, update.previous, update.desired, at
             )
             view = replace(view, min=update.min, max=update.max, desired=update.desired)
         return view
