@@ -86,7 +86,9 @@ def aws_shape(alarm: Any) -> dict[str, Any]:
 
     queries = []
     for q in alarm.metric_data_queries:
-        entry: dict[str, Any] = {"Id": q.id, "ReturnData": q.return_data in (True, "true", None)}
+        entry: dict[str, Any] = {"Id": q.id}
+        if q.return_data is not None:  # omitted: False when another query returns data
+            entry["ReturnData"] = q.return_data in (True, "true", "True")
         if q.label:
             entry["Label"] = q.label
         if q.expression:

@@ -140,3 +140,27 @@ def test_percentile_is_nearest_rank() -> None:
     assert emulated.percentile([], 95) is None
     assert emulated.percentile([float(v) for v in range(1, 101)], 95) == 95.0
     assert emulated.percentile([3.0, 1.0, 2.0], 50) == 2.0
+
+
+def test_a_math_alarm_as_the_stack_makes_it_notifies_its_topic(aws: dict[str, Any]) -> None:
+    cloudwatch, sns = aws["cloudwatch"], aws["sns"]
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    metric = {
+        "Namespace": "AWS/ApplicationELB",
+        "MetricName": "RequestCount",
+        "Dimensions": [{"Name": "LoadBalancer", "Value": "app/a/1"}],
+    }
+    cloudwatch.put_metric_alarm(
+        AlarmName="rate",
+        EvaluationPeriods=3,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[topic],
+        Metrics=[  # ReturnData omitted on the metric, as the provider leaves it
+            {"Id": "requests", "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Sum"}},
+            {"Id": "r", "Expression": "requests * 2", "ReturnData": True},
+        ],
+    )
+    cloudwatch.set_alarm_state(AlarmName="rate", StateValue="ALARM", StateReason="r")
+    kinds = [i["HistoryItemType"] for i in cloudwatch.describe_alarm_history()["AlarmHistoryItems"]]
+    assert "Action" in kinds
