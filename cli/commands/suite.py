@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from perfenv.cli.commands import app, deps, emit, handled, stderr
 from perfenv.cli.errors import BadInput
-from perfenv.cli.lifecycle import service_url, stack_telemetry
+from perfenv.cli.lifecycle import service_url, stack_probe, stack_telemetry
 from perfenv.cli.render import Format
 from perfenv.cli.state.results import URL_TARGET
 
@@ -89,6 +89,7 @@ def test(
             progress=display.message,
             tick=display.tick,
             server=stack_telemetry(stack, deps(ctx)) if stack is not None else None,
+            probe=stack_probe(stack, deps(ctx)) if stack is not None else None,
         )
     from perfenv.cli.reports.markdown import verdict_rows
 

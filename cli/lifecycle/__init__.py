@@ -34,6 +34,7 @@ from perfenv.cli.lifecycle.ephemeral import (
     list_ephemeral,
     reap,
     service_url,
+    stack_probe,
     stack_telemetry,
     stacks,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "run",
     "run_tags",
     "service_url",
+    "stack_probe",
     "stack_telemetry",
     "setup_margin_s",
     "stacks",

@@ -31,7 +31,8 @@ from perfenv.cli.state.manifest import (
 )
 from perfenv.cli.state.names import is_ephemeral_name, valid_stack_name
 from perfenv.cli.state.signals import SignalPolicy
-from perfenv.cli.targets.base import Progress, StackInfo
+from perfenv.cli.targets.base import Progress, StackInfo, Target
+from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
 
 EXPIRES_TAG = f"{TAG}expires-at"
@@ -154,12 +155,21 @@ def service_url(stack: str, use: Deps) -> tuple[str, str]:
     return url, target.name
 
 
-def stack_telemetry(stack: str, use: Deps) -> TelemetryReader | None:
-    """The server side (balancer, fleet) of a stack that is up, read through its target."""
+def _stack_target(stack: str, use: Deps) -> Target:
+    """The target the registry recorded for a stack that is up, else `--target`'s."""
     recorded = use.store().get(registry_key(stack))
     manifest = Manifest.model_validate(recorded) if recorded is not None else None
-    target = target_for(manifest, use) if manifest is not None else use.target(None)
-    return target.telemetry(stack)
+    return target_for(manifest, use) if manifest is not None else use.target(None)
+
+
+def stack_telemetry(stack: str, use: Deps) -> TelemetryReader | None:
+    """The server side (balancer, fleet) of a stack that is up, read through its target."""
+    return _stack_target(stack, use).telemetry(stack)
+
+
+def stack_probe(stack: str, use: Deps) -> Probe | None:
+    """A watch on the environment of a stack that is up (scale, failover, alarms)."""
+    return _stack_target(stack, use).probe(stack)
 
 
 def stacks(target_name: str | None, expired: bool, use: Deps) -> Outcome:

@@ -228,6 +228,7 @@ class _Run:
                     extra=self._extra(tags, up),
                     progress=self.progress,
                     server=self.target.telemetry(self.stack),
+                    probe=self.target.probe(self.stack),
                 )
             report.exit_code = int(outcome.exit_code)
             report.verdict = str(getattr(outcome, "verdict", "") or "")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.infra.config import StackFile
 
@@ -64,4 +65,9 @@ class Target(Protocol):
 
     def telemetry(self, stack: str) -> TelemetryReader | None:
         """The server side of `stack` (balancer, fleet) for a run's report; None if it has none."""
+        ...
+
+    def probe(self, stack: str) -> Probe | None:
+        """A watch on `stack`'s environment during a scenario (scale, failover, alarms); None if
+        it has none."""
         ...

@@ -110,6 +110,9 @@ class FakeTarget:
     def telemetry(self, stack: str) -> Any:
         return None
 
+    def probe(self, stack: str) -> Any:
+        return None
+
     def leftovers(self, stack: str) -> list[str]:
         self.calls.append(f"leftovers {stack}")
         left: list[str] = self._load().get(stack, {}).get("resources", [])

@@ -91,7 +91,13 @@ def _routes(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iter
 
 def install(moto_app: Wsgi) -> Wsgi:
     """Patch moto's models and return the WSGI app: perfenv's routes, then moto's."""
+    from perfenv.cli.targets.local import state
+    from perfenv.cli.targets.local.alarms import emulated as alarm_answers
+    from perfenv.cli.targets.local.scaling import emulated as scaling_answers
+
     _patch_target_health()
+    alarm_answers.install()  # alarm history, notifications, percentiles (ADR 0032)
+    scaling_answers.install(state.stacks_dir())  # describe-scaling-activities
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(PREFIX):

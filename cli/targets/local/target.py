@@ -18,6 +18,7 @@ from perfenv.cli.targets.base import Progress, StackInfo, UpResult
 from perfenv.cli.targets.local import emulator, fleet, state
 from perfenv.cli.targets.local.controller.spec import spec_for
 from perfenv.cli.targets.local.state import ResourceRecord, StackState
+from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.infra.config import StackFile
 from perfenv.infra.project import PROJECT_ENV
@@ -262,6 +263,11 @@ class LocalTarget:
             records = stack_state.resources if stack_state else []
             found += leftovers.in_emulator(live, stack, regions or FALLBACK_REGIONS, records)
         return found
+
+    def probe(self, stack: str) -> Probe | None:
+        from perfenv.cli.targets.local.probe import local_probe
+
+        return local_probe(stack)
 
     def telemetry(self, stack: str) -> TelemetryReader | None:
         from perfenv.cli.targets.local.telemetry import JournalTelemetry

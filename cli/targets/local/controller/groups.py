@@ -19,11 +19,14 @@ from __future__ import annotations
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from perfenv.cli.targets.local import fleet
 from perfenv.cli.targets.local.controller.spec import ControllerSpec
+from perfenv.cli.targets.local.scaling import activities
+from perfenv.cli.targets.local.scaling.activities import ActivityLog
 from perfenv.cli.targets.local.state import ProcessRecord
 
 GONE = ("shutting-down", "terminated", "stopping", "stopped")
@@ -53,11 +56,16 @@ class Groups:
         self.booted: set[str] = set()  # instances whose app has listened
         self.views: dict[str, GroupView] = {}
         self.events: list[str] = []  # what happened, for the controller's log
+        self.activities: ActivityLog | None = None  # the stack's scaling activities, if kept
+        self.arns: dict[str, str] = {}  # group name -> ARN
+        self.seen: dict[str, set[str]] = {}  # group name -> its instances at the last sync
 
     def sync(self, unhealthy: set[str]) -> None:
         """One pass; `unhealthy`: instances a balancer reports unhealthy."""
         groups = self._describe()
+        self.arns = {g["AutoScalingGroupName"]: g.get("AutoScalingGroupARN", "") for g in groups}
         states = self._instance_states([i for g in groups for i in g["Instances"]])
+        self._note_changes(groups)
         self.views = {}
         for group in groups:
             view = self._view(group)
@@ -68,7 +76,8 @@ class Groups:
                     self._replace(view.name, id_, f"instance {id_} is {states.get(id_)}")
                 elif self._failed_elb(view, id_, unhealthy):
                     self.autoscaling.set_instance_health(InstanceId=id_, HealthStatus="Unhealthy")
-                    self._replace(view.name, id_, f"instance {id_} failed its ELB health checks")
+                    why = f"instance {id_} failed its ELB health checks"
+                    self._replace(view.name, id_, why, elb=True)
                 elif member["LifecycleState"] == "InService":
                     view.in_service.append(id_)
             self.views[view.name] = view
@@ -161,12 +170,40 @@ class Groups:
         started = self.launched_at.get(id_)
         return started is not None and time.monotonic() - started >= view.grace_s
 
-    def _replace(self, group: str, id_: str, why: str) -> None:
+    def _replace(self, group: str, id_: str, why: str, *, elb: bool = False) -> None:
         self._stop(id_)
         self.autoscaling.terminate_instance_in_auto_scaling_group(
             InstanceId=id_, ShouldDecrementDesiredCapacity=False
         )
         self.events.append(f"{group}: {why}; replacing it")
+        if self.activities is not None:
+            self._lost(group, id_, elb=elb)
+
+    def _lost(self, group: str, id_: str, *, elb: bool = False) -> None:
+        assert self.activities is not None
+        now = datetime.now(UTC)
+        gone = self.activities.add(
+            activities.lost(group, self.arns.get(group, ""), id_, now, elb=elb)
+        )
+        self.activities.finish(gone, now)
+
+    def _note_changes(self, groups: list[dict[str, Any]]) -> None:
+        """Instances that left or joined a group with no activity of the autoscaler's: lost
+        (terminated by hand, as moto then replaces them) and their replacements."""
+        if self.activities is None:
+            return
+        for group in groups:
+            name = group["AutoScalingGroupName"]
+            current = {i["InstanceId"] for i in group["Instances"]}
+            before = self.seen.get(name, current)
+            for id_ in sorted(before - current):
+                if not self.activities.about(id_):
+                    self._lost(name, id_)
+            for id_ in sorted(current - before):
+                if not self.activities.about(id_):
+                    arn, now = self.arns.get(name, ""), datetime.now(UTC)
+                    self.activities.add(activities.replaced(name, arn, id_, now))
+            self.seen[name] = current
 
     def _start(self, id_: str) -> None:
         self.processes[id_] = fleet.launch(self.spec.command, self.run_dir, id_, self.spec.stack)

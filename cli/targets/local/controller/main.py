@@ -65,6 +65,7 @@ class Controller:
         try:
             elbv2 = self.clients("elbv2", self.spec.region)
             self.listeners = listener_ops.discover(elbv2, self.spec, self.run_dir)
+            self._attach_scaling()
             self.state.balancers = [
                 listener_ops.start(info, self.run_dir, self.spec.stack) for info in self.listeners
             ]
@@ -111,6 +112,22 @@ class Controller:
         if every_second:
             self._second()
         self._update_status()
+
+    def _attach_scaling(self) -> None:
+        """The alarm evaluator and the autoscaler, on every period (ADR 0032)."""
+        from perfenv.cli.targets.local.alarms.service import alarm_names
+        from perfenv.cli.targets.local.scaling.hooks import attach
+
+        _evaluator, autoscaler, hooks = attach(
+            lambda service: self.clients(service, self.spec.region),
+            groups=self.spec.groups,
+            alarms=alarm_names(state.load(self.spec.stack).resources),
+            time_scale=self.spec.time_scale,
+            run_dir=self.run_dir,
+            journal=state.telemetry_path(self.spec.stack),
+        )
+        self.groups.activities = autoscaler.log  # replacements are activities too
+        self.on_period += hooks
 
     # --- steps ---------------------------------------------------------------------------
 

@@ -70,17 +70,18 @@ def _load_balancer(seconds: list[dict[str, Any]], at: datetime, resolution: int)
             _datum("RequestCount", d, at, resolution, Value=float(requests), Unit="Count")
             for d in (lb, both)
         ]
-        per_target = requests / max(1, first["healthy"])
-        data.append(
-            _datum(
-                "RequestCountPerTarget",
-                {"TargetGroup": first["target_group"]},
-                at,
-                resolution,
-                Value=per_target,
-                Unit="Count",
-            )
+    # Unlike RequestCount, RequestCountPerTarget is 0 for a period without requests: target
+    # tracking on it can scale in an idle fleet (AWS's target tracking documentation).
+    data.append(
+        _datum(
+            "RequestCountPerTarget",
+            {"TargetGroup": first["target_group"]},
+            at,
+            resolution,
+            Value=requests / max(1, first["healthy"]),
+            Unit="Count",
         )
+    )
     codes: dict[str, int] = {}
     for second in seconds:
         for code, count in second["target_codes"].items():

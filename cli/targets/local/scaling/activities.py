@@ -192,6 +192,11 @@ class ActivityLog:
         with open(self.path, "a") as stream:
             stream.write(json.dumps(record) + "\n")
 
+    def about(self, instance_id: str) -> bool:
+        """Whether an activity launched or terminated `instance_id`."""
+        with self._lock:
+            return any(a.description.endswith(f" {instance_id}") for a in self._items.values())
+
     def open(self, group: str) -> list[Activity]:
         with self._lock:
             return [a for a in self._items.values() if a.group == group and a.end is None]

@@ -125,6 +125,7 @@ def test_activities_in_aws_shape_and_order(tmp_path: Path) -> None:
     assert listed[1]["StatusCode"] == "Failed" and listed[1]["Progress"] == 100
     assert "i-1 was selected for termination." in listed[3]["Cause"]
     assert log.describe("other") == [] and len(log.open("g")) == 1
+    assert log.about("i-4") and log.about("i-1") and not log.about("i-9")
     # another process reads the same answer from the file
     assert ActivityLog.read(tmp_path / "g.activities.jsonl").describe("g") == listed
     assert ActivityLog.read(tmp_path / "missing.jsonl").describe() == []
