@@ -30,7 +30,14 @@ def test_smoke_suite_takes_about_ten_seconds(repo: Path) -> None:
 
 def test_release_suite_has_every_kind_and_runs_minutes(repo: Path) -> None:
     suite = load_suite(repo / "suites" / "release.yaml")
-    assert {s.kind for s in suite.scenarios} == {"load", "spike", "stress", "soak"}
+    assert {s.kind for s in suite.scenarios} == {
+        "load",
+        "spike",
+        "stress",
+        "soak",
+        "scale",
+        "failover",
+    }
     assert 120 <= planned_duration_s(suite) <= 3600
 
 
