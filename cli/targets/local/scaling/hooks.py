@@ -1,12 +1,14 @@
 """The alarm evaluator and the autoscaler, made for a local stack's controller.
 
 `attach` builds both for the stack's groups and alarms (creating the alarms target tracking
-owns) and returns the two period hooks in the order CloudWatch and Auto Scaling act: alarms
-first, then the scaling they call for.
+owns) and returns one period hook that runs them in the order CloudWatch and Auto Scaling act
+(alarms first, then the scaling they call for) on a thread of its own: their API calls never
+hold up the controller's per-second loop (health reports, the journal).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -33,14 +35,39 @@ def attach(
     run_dir: Path,
     journal: Path,
 ) -> tuple[AlarmEvaluator, Autoscaler, list[PeriodHook]]:
-    """The evaluator, the autoscaler and their period hooks (evaluator first)."""
+    """The evaluator, the autoscaler and the period hook that runs them (evaluator first)."""
     cloudwatch = clients("cloudwatch")
     source = Routed(ApiSource(cloudwatch), JournalPercentiles(journal))
     evaluator = AlarmEvaluator(cloudwatch, source, time_scale)
     evaluator.watch(alarms)
     autoscaler = Autoscaler(clients, groups, ActivityLog(run_dir / FILE), evaluator, time_scale)
     autoscaler.setup()
-    return evaluator, autoscaler, [guarded(evaluator.period), guarded(autoscaler.period)]
+    hooks = [guarded(evaluator.period), guarded(autoscaler.period)]
+    return evaluator, autoscaler, [Background(hooks)]
+
+
+class Background:
+    """Runs the hooks one after the other on a daemon thread; a period that comes while the
+    previous one still runs is skipped (and said), never queued behind it."""
+
+    def __init__(self, hooks: list[PeriodHook]) -> None:
+        self.hooks, self.busy = hooks, threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def __call__(self, start: int, period_s: int) -> None:
+        if not self.busy.acquire(blocking=False):
+            print(f"controller: alarms and scaling still busy; period {start} skipped", flush=True)
+            return
+
+        def run() -> None:
+            try:
+                for hook in self.hooks:
+                    hook(start, period_s)
+            finally:
+                self.busy.release()
+
+        self.thread = threading.Thread(target=run, name="perfenv-scaling", daemon=True)
+        self.thread.start()
 
 
 def guarded(hook: PeriodHook) -> PeriodHook:

@@ -159,15 +159,17 @@ def test_attach_makes_both_hooks_for_a_controller(aws: Any, tmp_path: Path) -> N
         run_dir=tmp_path,
         journal=tmp_path / "telemetry.jsonl",
     )
-    assert [h.__qualname__ for h in hooks] == ["AlarmEvaluator.period", "Autoscaler.period"]
+    [hook] = hooks
+    assert [h.__qualname__ for h in hook.hooks] == ["AlarmEvaluator.period", "Autoscaler.period"]
     assert "perf-5xx-rate" in evaluator.names and len(evaluator.names) == 3  # + the two it owns
     base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
     desired = [2]
     for i in range(4):
         start = base + timedelta(seconds=PERIOD * i)
         _per_target(aws, dimension, start, 2800.0 / desired[-1])
-        for hook in hooks:
-            hook(int(start.timestamp()), PERIOD)
+        hook(int(start.timestamp()), PERIOD)
+        assert hook.thread is not None
+        hook.thread.join(timeout=30)
         group = aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"][0]
         desired.append(group["DesiredCapacity"])
     assert desired[-1] == 3
