@@ -25,7 +25,7 @@ def local_probe(stack: str) -> Probe | None:
     groups = [
         r for r in stack_state.resources if r.type == GROUP_TYPE and not (r.deleted or r.simulated)
     ]
-    if stack_state.controller is None or not groups:
+    if not stack_state.processes or not groups:  # no controller: nothing behaves
         return None
     region, factory = groups[0].region, Clients(stack_state.endpoint)
 
