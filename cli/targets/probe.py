@@ -28,11 +28,24 @@ STACK_TAG = "perfenv:stack"
 
 
 def stack_groups(clients: Clients, stack: str) -> list[str]:
-    """The stack's autoscaling groups, by their perfenv:stack tag."""
+    """The stack's serving groups (see `serving_groups`), by their perfenv:stack tag."""
     tags = clients("autoscaling").describe_tags(
         Filters=[{"Name": "key", "Values": [STACK_TAG]}, {"Name": "value", "Values": [stack]}]
     )["Tags"]
-    return sorted({t["ResourceId"] for t in tags if t.get("ResourceType") == "auto-scaling-group"})
+    names = {t["ResourceId"] for t in tags if t.get("ResourceType") == "auto-scaling-group"}
+    return serving_groups(clients, sorted(names))
+
+
+def serving_groups(clients: Clients, names: list[str]) -> list[str]:
+    """The groups behind a load balancer (the app's fleet, not the load generators'); all of
+    them when none is."""
+    if not names:
+        return []
+    found = clients("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=names)
+    behind = sorted(
+        g["AutoScalingGroupName"] for g in found["AutoScalingGroups"] if g.get("TargetGroupARNs")
+    )
+    return behind or names
 
 
 def stack_alarms(clients: Clients, stack: str, groups: Iterable[str]) -> Callable[[str], bool]:

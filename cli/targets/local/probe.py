@@ -12,7 +12,7 @@ from typing import Any
 
 from perfenv.cli.targets.local import fleet, state
 from perfenv.cli.targets.local.controller.spec import GROUP_TYPE
-from perfenv.cli.targets.probe import Probe, stack_alarms
+from perfenv.cli.targets.probe import Probe, serving_groups, stack_alarms
 
 
 def local_probe(stack: str) -> Probe | None:
@@ -40,5 +40,5 @@ def local_probe(stack: str) -> Probe | None:
                 os.killpg(proc.pid, signal.SIGKILL)  # its own session: the app and its children
         clients("ec2").terminate_instances(InstanceIds=[instance_id])
 
-    names = [g.id for g in groups]
+    names = serving_groups(clients, [g.id for g in groups])
     return Probe(clients, names, lose, stack_alarms(clients, stack, names))
