@@ -156,6 +156,7 @@ def run_suite(
     if server is not None and measured.spans:
         say("reading the server side (balancer, fleet) for each scenario")
         extra = {**(extra or {}), "server": _server(server, measured.spans)}
+        watch.alarms_into(extra["server"], watching.events)
     finished_at = now()
 
     doc = build_results(

@@ -94,6 +94,15 @@ class Watch:
         self.events.setdefault(scenario.name, []).append(events)
 
 
+def alarms_into(server: dict[str, Any], events: dict[str, list[Events]]) -> None:
+    """Each scenario run's alarm transitions into results.json's `server` section, beside
+    what the balancer and the fleet saw in that run."""
+    for entry in server.get("scenarios", []):
+        runs = events.get(entry["scenario"], [])
+        if 0 < entry["run"] <= len(runs):
+            entry["alarms"] = list(runs[entry["run"] - 1].alarms)
+
+
 def _schedule_start(measured: Sequence[Run]) -> float | None:
     runs: list[Any] = [r for r in measured if isinstance(r, ScenarioMeasurement) and r.windows]
     if not runs:

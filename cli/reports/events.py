@@ -19,7 +19,7 @@ def _events(scenario: dict[str, Any]) -> dict[str, Any]:
 
 def transitions(scenario: dict[str, Any]) -> list[dict[str, Any]]:
     """Alarm transitions during the scenario: {"t", "alarm", "from", "to"}, by time."""
-    found = list(_events(scenario).get("alarms") or ()) + list(scenario.get("alarms") or ())
+    found = list(_events(scenario).get("alarms") or ())
     unique = {(a["t"], a["alarm"], a["to"]): a for a in found}
     return sorted(unique.values(), key=lambda a: a["t"])
 

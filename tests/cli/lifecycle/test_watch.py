@@ -82,3 +82,11 @@ def test_events_move_to_the_schedules_clock_and_the_failover_cue() -> None:
     assert events.lost_at == 3.0 and events.in_service == ((-2.0, 2),)
     assert events.alarms[0]["t"] == 1.0
     assert said == ["scenario lose: watching the environment: a hiccup"]
+
+
+def test_alarm_transitions_go_into_the_server_section_per_run() -> None:
+    flip = {"t": 3.0, "alarm": "a", "from": "OK", "to": "ALARM"}
+    server = {"scenarios": [{"scenario": "lose", "run": 1}, {"scenario": "other", "run": 1}]}
+    watch.alarms_into(server, {"lose": [Events(alarms=(flip,))]})
+    assert server["scenarios"][0]["alarms"] == [flip]
+    assert "alarms" not in server["scenarios"][1]
