@@ -23,7 +23,7 @@ demo: $(STAMP)
 # The checks run side by side: ruff, the layer contract, mypy (strict) and the tests. Each says
 # what it found; any failure fails `make test`.
 test: $(STAMP)
-	$(MAKE) --no-print-directory -j4 -Oline ruff imports mypy pytest
+	$(MAKE) --no-print-directory -j4 ruff imports mypy pytest
 
 lint: ruff imports mypy
 
@@ -39,8 +39,10 @@ mypy: $(STAMP)
 	$(BIN)/python .typecheck/narrow.py
 	$(BIN)/mypy
 
+# Tests that judge a latency or a rate (marker `timing`) run alone, once the others are done.
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not cloud and not timing"
+	$(BIN)/pytest -m "timing and not cloud"
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do PYTHONPATH=. $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit $$?; done

@@ -83,6 +83,7 @@ class _PlainClient(threading.Thread):
         connection.close()
 
 
+@pytest.mark.timing
 def test_fixed_50ms_target_reports_p50_within_10_percent() -> None:
     loaded_before = {"locust", "gevent"} & set(sys.modules)
     flags = ("--latency-ms", "50", "--latency-jitter-ms", "0", "--concurrency", "0")
@@ -111,6 +112,7 @@ def test_fixed_50ms_target_reports_p50_within_10_percent() -> None:
     assert {"locust", "gevent"} & set(sys.modules) == loaded_before
 
 
+@pytest.mark.timing
 def test_a_1s_stall_at_100_rps_shows_in_p99() -> None:
     # Five connections: during the stall they all hang on the target and the arrivals due
     # meanwhile wait for one. Only coordinated-omission correction (their wait counts) puts the
@@ -142,6 +144,7 @@ def test_a_plan_far_beyond_the_generator_is_invalid() -> None:
     assert health.achieved < health.planned
 
 
+@pytest.mark.timing
 def test_a_stress_ramp_past_the_knee_stays_valid() -> None:
     # 4 slots x 20 ms: the service serves at most ~200 req/s and queues the rest.
     flags = ("--latency-ms", "20", "--latency-jitter-ms", "0", "--concurrency", "4")
