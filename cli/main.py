@@ -7,6 +7,7 @@ from perfenv.cli.commands import app
 from perfenv.cli.commands import config as _config  # noqa: F401
 from perfenv.cli.commands import cost as _cost  # noqa: F401
 from perfenv.cli.commands import gate as _gate  # noqa: F401
+from perfenv.cli.commands import init as _init  # noqa: F401
 from perfenv.cli.commands import lifecycle as _lifecycle  # noqa: F401
 from perfenv.cli.commands import local as _local  # noqa: F401
 from perfenv.cli.commands import suite as _suite  # noqa: F401
