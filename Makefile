@@ -8,11 +8,9 @@ STAMP := $(VENV)/.installed
 # workers than the two cores still shortens the run.
 PYTEST_WORKERS ?= 4
 
-# --no-compile: pip would byte-compile every module of every provider (pulumi_aws alone is
-# 270 MB of Python); Python compiles the few that are imported when they are.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --no-compile -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
 .PHONY: demo test lint ruff imports mypy pytest bench constraints
