@@ -1,4 +1,4 @@
-"""Background processes that cannot hold on to the caller (NOTES.md, "Background processes").
+"""Background processes that cannot hold on to the caller (docs/design.md#background-processes).
 
 Each runs in its own session (so a terminal's Ctrl-C and our signal policy decide what it gets),
 reads /dev/null, and appends its output to a log file: one that inherited our output pipe could

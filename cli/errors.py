@@ -1,4 +1,4 @@
-"""One exception root; each subclass carries its exit code from DESIGN.md."""
+"""One exception root; each subclass carries its exit code (docs/design.md#exit-codes)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ INVALID_MEASUREMENT = 4
 INTERNAL = 70
 INTERRUPTED = 130
 
-# When several outcomes apply, the first in this order wins (DESIGN.md, "Exit codes").
+# When several outcomes apply, the first in this order wins (docs/design.md#exit-codes).
 PRECEDENCE = (INTERRUPTED, INFRA, INTERNAL, INVALID_MEASUREMENT, CHECK_FAILED, BAD_INPUT, OK)
 
 

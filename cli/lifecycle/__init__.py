@@ -1,4 +1,4 @@
-"""The ephemeral run and its halves: up, down, run, stacks, reap (DESIGN.md, "The ephemeral run").
+"""The ephemeral run and its halves: up, down, run, stacks, reap (docs/design.md#the-ephemeral-run).
 
 Checks come first, before anything exists; then the manifest (registry and out dir); then the
 stack; then the suite; then, always, teardown: destroy, the leftovers check, stack removal and

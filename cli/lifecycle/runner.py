@@ -1,4 +1,7 @@
-"""`perfenv run`: checks, manifest, up, health, suite, and always teardown (DESIGN.md)."""
+"""`perfenv run`: checks, manifest, up, health, suite, and always teardown.
+
+The phases: docs/design.md#the-ephemeral-run.
+"""
 
 from __future__ import annotations
 

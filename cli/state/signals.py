@@ -1,4 +1,4 @@
-"""Signal policy of a run (DESIGN.md, "The ephemeral run", 6).
+"""Signal policy of a run (docs/design.md#signals).
 
 The first SIGINT or SIGTERM stops the current step (up, the suite, ...) and starts teardown.
 Signals during teardown do not interrupt it, except a SIGINT that follows an earlier signal (a

@@ -81,7 +81,7 @@ class EndpointStats:
 
 @dataclass(frozen=True, kw_only=True)
 class GeneratorHealth:
-    """Whether the generator itself delivered the plan (DESIGN.md, measurement rules)."""
+    """Whether the generator itself delivered the plan (docs/design.md#suites-and-measurement)."""
 
     valid: bool
     reason: str = ""  # why not, in one sentence naming planned vs achieved

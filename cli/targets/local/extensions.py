@@ -1,7 +1,7 @@
 """What perfenv's emulator answers beyond moto: the truth about the stack's processes.
 
 moto reports every registered target `healthy`. The emulator is our own process, so it can be
-extended (NOTES.md, "Making the emulator tell the truth"); every extension lives here, has a
+extended (docs/design.md#emulator-gaps-and-answers); every extension lives here, has a
 test, and serves only states that happened:
 
 - `POST /perfenv/target-health` (from a stack's controller): the states its balancer saw,

@@ -110,7 +110,8 @@ class TargetTracking:
 
 
 def _policy_arn(policy: Mapping[str, Any], group: str, name: str) -> str:
-    # moto answers no PolicyARN (NOTES.md): make the one AWS would, stable per group and name.
+    # moto answers no PolicyARN (docs/design.md#emulator-gaps-and-answers): make the one AWS
+    # would, stable per group and name.
     region = str(policy.get("Region") or "eu-west-1")
     account = str(policy.get("Account") or "123456789012")
     policy_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{region}/{group}/{name}")
