@@ -21,7 +21,8 @@ from perfenv.cli.targets.local import LocalTarget, emulator, fleet, state
 from perfenv.cli.targets.local.controller import listeners as listener_ops
 from tests.cli.targets.test_local_target import aws, client, perf_config, tags_for
 
-pytestmark = pytest.mark.slow
+# timing: it judges how fast the stack reacts in wall-clock seconds, so it runs alone in make test.
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 SCALE = 10.0  # interval 15 s -> 1.5 s; unhealthy after 3, healthy after 2; grace 120 s -> 12 s
 INTERVAL_S, UNHEALTHY, HEALTHY = 15 / SCALE, 3, 2
 
