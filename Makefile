@@ -39,7 +39,7 @@ mypy: $(STAMP)
 
 # Tests that judge a latency or a rate (marker `timing`) run alone, once the others are done.
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not cloud and not timing"
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not cloud and not timing"
 	$(BIN)/pytest -m "timing and not cloud"
 
 bench: $(STAMP)

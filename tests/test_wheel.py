@@ -22,7 +22,8 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow
+# One worker builds and installs the wheel once for both tests (make test: --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 # Written into the checkout by the checks that run beside this test in `make test` (mypy and its
 # narrowed stubs, ruff, lint-imports, pytest itself, Python compiling the modules other tests
 # import): not by the wheel's perfenv.
@@ -197,7 +198,7 @@ def test_init_validate_preview_and_a_local_run_from_the_wheel(
             result = _perfenv(env, cwd, *args)
             assert result.returncode == 0, f"perfenv {' '.join(args)}:\n{result.stderr[-3000:]}"
         assert (demo / ".perfenv" / "state").is_dir()
-        report = demo / "perfenv-results" / "1-0-0"
+        (report,) = (demo / "perfenv-results").iterdir()  # perfenv-results/<stack>/
         assert json.loads((report / "results.json").read_text())["verdict"] == "pass"
         assert (report / "report.html").is_file()
     finally:
