@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from perfenv.cli.errors import BadInput
+from perfenv.infra.tags import ROLE_KEY
 
 TIME_SCALE_ENV = "PERFENV_LOCAL_TIME_SCALE"
 DEFAULT_TIME_SCALE = 6.0
@@ -62,6 +63,17 @@ class ControllerSpec:
         return cls(**json.loads(text))
 
 
+def is_generator_group(record: Any) -> bool:
+    """A load generator's group (its `perfenv:role` tag): its instances run Locust when a run
+    drives them (`perfenv.cli.targets.local.generator`), never the app."""
+    tags = record.state.get("tags") or []
+    return any(
+        t.get("key") == ROLE_KEY and str(t.get("value", "")).startswith("load-generator")
+        for t in tags
+        if isinstance(t, dict)
+    )
+
+
 def spec_for(
     stack: str,
     endpoint: str,
@@ -76,7 +88,7 @@ def spec_for(
         endpoint=endpoint,
         region=region,
         command=list(command),
-        groups=[r.id for r in live if r.type == GROUP_TYPE],
+        groups=[r.id for r in live if r.type == GROUP_TYPE and not is_generator_group(r)],
         listeners=[r.id for r in live if r.type in LISTENER_TYPES],
         time_scale=time_scale(),
     )
