@@ -13,6 +13,7 @@ from perfenv.cli.errors import BadInput
 from perfenv.cli.lifecycle import service_url, stack_probe, stack_telemetry
 from perfenv.cli.render import Format
 from perfenv.cli.state.results import URL_TARGET
+from perfenv.cli.state.signals import interruptible
 
 
 class _Display:
@@ -67,29 +68,35 @@ def test(
     fmt: Annotated[Format, typer.Option("--format", help="How the verdict prints.")] = Format.table,
 ) -> None:
     """Run a suite, write results.json, junit.xml, summary.md and report.html, judge budgets."""
-    from perfenv.cli.lifecycle.testrun import run_suite
     from perfenv.cli.verdict.suite import load_suite
 
     if (url is None) == (stack is None):
         raise BadInput("give exactly one of --url or --stack")
+    use = deps(ctx)
     loaded = load_suite(suite)
-    base_url, kind = (url, URL_TARGET) if url is not None else service_url(stack or "", deps(ctx))
+    base_url, kind = (url, URL_TARGET) if url is not None else service_url(stack or "", use)
+    server = stack_telemetry(stack, use) if stack is not None else None
+    probe = stack_probe(stack, use) if stack is not None else None
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, TimeRemainingColumn(), console=stderr, transient=False) as bar:
         display = _Display(bar)
-        outcome = run_suite(
-            loaded,
-            base_url,
-            out,
-            release=release,
-            workers=workers,
-            repeat=repeat,
-            baseline=baseline,
-            target_kind=kind,
-            progress=display.message,
-            tick=display.tick,
-            server=stack_telemetry(stack, deps(ctx)) if stack is not None else None,
-            probe=stack_probe(stack, deps(ctx)) if stack is not None else None,
+        # The same signal policy as a run: SIGINT/SIGTERM stop the generator's processes, exit 130.
+        outcome = interruptible(
+            "the suite",
+            lambda: use.run_suite(
+                loaded,
+                base_url,
+                out,
+                release=release,
+                workers=workers,
+                repeat=repeat,
+                baseline=baseline,
+                target_kind=kind,
+                progress=display.message,
+                tick=display.tick,
+                server=server,
+                probe=probe,
+            ),
         )
     from perfenv.cli.reports.markdown import verdict_rows
 

@@ -28,6 +28,7 @@ from perfenv.cli.detached import spawn_detached
 from perfenv.cli.errors import BadInput, InvalidMeasurement
 from perfenv.cli.state.names import inside
 from perfenv.cli.state.results import segment
+from perfenv.cli.state.signals import stopping_children
 from perfenv.cli.verdict.measurement import GeneratorHealth, LoadPlan, Run, Stats, SummaryRun
 from perfenv.cli.verdict.suite import Suite
 
@@ -173,12 +174,14 @@ def run_command(suite: Suite, plan: LoadPlan, work_dir: Path, *, attempt: int = 
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the command and everything it started (its own session), by its process group."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    """Stop the command and everything it started (its own session), by its process group;
+    a signal to perfenv meanwhile waits for the stop (`stopping_children`)."""
+    with stopping_children():
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -21,6 +21,7 @@ from pathlib import Path
 from perfenv.cli.detached import spawn_detached
 from perfenv.cli.engine import wire
 from perfenv.cli.errors import InfraError
+from perfenv.cli.state.signals import stopping_children
 from perfenv.cli.verdict.measurement import LoadPlan
 
 DRIVER = Path(__file__).resolve().parent / "generator" / "locustfile.py"
@@ -102,7 +103,12 @@ class Generator:
         return True
 
     def stop(self, grace_s: float = 3.0) -> None:
-        """SIGTERM each process group, then SIGKILL what is left after `grace_s`."""
+        """SIGTERM each process group, then SIGKILL what is left after `grace_s`; a signal to
+        perfenv meanwhile waits for the stop (`stopping_children`)."""
+        with stopping_children():
+            self._stop(grace_s)
+
+    def _stop(self, grace_s: float) -> None:
         live = [p for p in self.processes if p.poll() is None]
         for process in live:
             with contextlib.suppress(ProcessLookupError, PermissionError):

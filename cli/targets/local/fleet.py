@@ -20,6 +20,7 @@ from pathlib import Path
 from perfenv.cli.detached import spawn_detached
 from perfenv.cli.errors import InfraError
 from perfenv.cli.project import root
+from perfenv.cli.state.signals import stopping_children
 from perfenv.cli.targets.local.state import ProcessRecord
 
 HEALTH_TIMEOUT_S = 30.0
@@ -123,15 +124,17 @@ def _healthy(url: str) -> bool:
 
 
 def terminate(pid: int, timeout_s: float = 5.0) -> None:
-    """SIGTERM the process group led by `pid`, then SIGKILL after `timeout_s`."""
-    _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not _exists(pid):
-            return
-        time.sleep(_POLL_S)
-    _signal_group(pid, signal.SIGKILL)
-    _reap(pid)
+    """SIGTERM the process group led by `pid`, then SIGKILL after `timeout_s`; a signal to
+    perfenv meanwhile waits for the stop (`stopping_children`)."""
+    with stopping_children():
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not _exists(pid):
+                return
+            time.sleep(_POLL_S)
+        _signal_group(pid, signal.SIGKILL)
+        _reap(pid)
 
 
 def stop(processes: list[ProcessRecord]) -> None:

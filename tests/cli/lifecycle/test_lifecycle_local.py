@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from perfenv.cli.targets.local import fleet
+from tests.cli.lifecycle.test_cancel import ours
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -239,13 +240,20 @@ def test_two_runs_at_once_then_a_later_release_compares_with_the_first(tmp_path:
     assert _registry() == []
 
 
-def test_sigint_during_the_suite_tears_down_and_exits_130(tmp_path: Path) -> None:
+def test_sigint_then_sigterm_during_the_suite_tears_down_and_exits_130(tmp_path: Path) -> None:
+    """As a CI runner cancels: SIGINT, then SIGTERM 2 s later (in the teardown it started)."""
+    from perfenv.cli.targets.local import emulator
+
     out = tmp_path / "out"
     proc = _start_run("3.0.0", _suite(tmp_path, "long", "12s"), out, "--baseline", "none")
     try:
         manifest = _wait_status(out, "testing", proc)
         time.sleep(2)  # into the suite
+        assert any("locust" in cmd for cmd in ours(proc.pid).values())
         os.kill(proc.pid, signal.SIGINT)
+        time.sleep(2)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
         stdout, _ = proc.communicate(timeout=120)
     finally:
         _kill(proc)
@@ -253,6 +261,9 @@ def test_sigint_during_the_suite_tears_down_and_exits_130(tmp_path: Path) -> Non
     assert proc.returncode == 130, log[-3000:]
     assert "SIGINT during suite: tearing down" in log
     assert _aws_leftovers(manifest["stack"]) == []
+    assert fleet.marked(manifest["stack"]) == []  # no controller, balancer or app process
+    live = emulator.running()  # shared by later commands: stopped by the fixture
+    assert set(ours()) <= ({int(live["pid"])} if live else set())  # no Locust either
     assert json.loads((out / "manifest.json").read_text())["status"] == "done"
     assert _registry() == []
 

@@ -10,11 +10,14 @@ import time
 
 import pytest
 
+from perfenv.cli.errors import Interrupted
 from perfenv.cli.state.signals import (
     SignalPolicy,
     StopRequested,
     TeardownAbandoned,
+    interruptible,
     stop_process_group,
+    stopping_children,
 )
 
 
@@ -82,3 +85,53 @@ def test_stop_process_group_stops_a_child_in_its_own_group() -> None:
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_signals_after_the_first_wait_while_the_step_stops_its_children() -> None:
+    policy = SignalPolicy()
+    stopped = False
+    with policy.installed(), pytest.raises(StopRequested) as stop:
+        with policy.step("suite"):
+            try:
+                _signal(signal.SIGINT)
+            finally:  # what an engine does: stop its children on the way out
+                _signal(signal.SIGTERM)  # a CI runner's SIGTERM, seconds after its SIGINT
+                stopped = True
+    assert stopped and stop.value.signum == signal.SIGINT
+    assert policy.received == [signal.SIGINT, signal.SIGTERM]
+
+
+def test_a_signal_during_a_stop_takes_effect_after_it() -> None:
+    policy = SignalPolicy()
+    done: list[str] = []
+    with policy.installed(), pytest.raises(StopRequested), policy.step("up"):
+        with stopping_children():
+            _signal(signal.SIGTERM)
+            done.append("stop finished")
+        done.append("step went on")  # never: the signal is delivered when the stop is done
+    assert done == ["stop finished"]
+
+
+def test_a_second_sigint_in_teardown_waits_for_a_stop_then_abandons() -> None:
+    policy = SignalPolicy()
+    done: list[str] = []
+    with policy.installed():
+        with pytest.raises(StopRequested), policy.step("suite"):
+            _signal(signal.SIGINT)
+        with pytest.raises(TeardownAbandoned), policy.teardown():
+            with stopping_children():
+                _signal(signal.SIGINT)
+                done.append("children stopped")
+            done.append("teardown went on")
+    assert done == ["children stopped"]
+
+
+def test_interruptible_stops_the_step_and_says_130() -> None:
+    def suite() -> None:
+        _signal(signal.SIGINT)
+        raise AssertionError("the suite went on")
+
+    with pytest.raises(Interrupted, match="SIGINT during the suite") as stopped:
+        interruptible("the suite", suite)
+    assert stopped.value.exit_code == 130
+    assert interruptible("the suite", lambda: 42) == 42
