@@ -1,14 +1,12 @@
 """One generator process's share of the schedule, executed on time and measured honestly.
 
 At each arrival's due time the scheduler takes a free connection slot and spawns a greenlet that
-sends it; latency is the response time plus the lateness the target caused (coordinated omission
-corrected), recorded in HdrHistograms per scheduled second and per endpoint. When every slot is
-busy the scheduler waits for one: that lateness is the target's (it holds the connections), for
-the arrival that waited and every later one due while it did, and an arrival that waited past
-the timeout is a "timeout (all connections busy)" error. Lateness for any other reason (the
-timer waking late, a busy event loop) is the generator's own: not charged to the latency, but
-watched (a generator too far behind makes the run invalid, cli/engine/merge.py).
-Each second is emitted as a record once every arrival in it has finished.
+sends it. Latency is the response time plus the lateness the target caused (coordinated omission
+corrected): when every slot is busy the scheduler waits for one, and that wait is the target's
+(it holds the connections) for that arrival and every later one due meanwhile; one that waited
+past the timeout is a "timeout (all connections busy)" error. The generator's own lateness (timer,
+busy loop) is not charged, but watched: too far behind, the run is invalid (merge.py). Latencies
+go to HdrHistograms per scheduled second and endpoint; a second is emitted once it finished.
 """
 
 from __future__ import annotations
