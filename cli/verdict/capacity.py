@@ -60,7 +60,8 @@ def capacity_model(doc: dict[str, Any], env: EnvironmentConfig | None) -> dict[s
     step_s = stress.get("config", {}).get("step_every") or 0
     end = step["start_s"] + (step_s or 1)
     counted = _in_service(doc, stress["name"], step["start_s"], end)
-    model: dict[str, Any] = {"scenario": stress["name"], "knee_rps": served}
+    found = bool(stress["analysis"].get("knee_found"))  # False: met the budgets up to max_rate
+    model: dict[str, Any] = {"scenario": stress["name"], "knee_rps": served, "knee_found": found}
     if env is None:  # a bare URL: the target as a whole
         model.update(instances_in_service=None, per_instance_rps=None, fleet_capacity_rps=served)
         model["verdict"] = NO_PEAK
@@ -109,6 +110,8 @@ def gate_failed(model: dict[str, Any] | None) -> bool:
 def capacity_lines(model: dict[str, Any]) -> list[str]:
     """The model in sentences, for summary.md, report.html and `perfenv capacity`."""
     lines = [f"knee of {model['scenario']}: {model['knee_rps']:.0f} req/s"]
+    if not model.get("knee_found", True):
+        lines[0] += " (met the budgets up to max_rate: every capacity below is at least this)"
     if model.get("per_instance_rps") is None:
         return [*lines, "a bare URL: no fleet to divide it by"]
     derived = model["derived"]
