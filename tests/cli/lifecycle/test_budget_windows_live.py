@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from perfenv.cli.main import app
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 
 class FailingLater:
