@@ -26,6 +26,7 @@ from perfenv.cli.program.shape import url_shape
 from perfenv.cli.state import phases
 from perfenv.cli.state.results import URL_TARGET, put_results
 from perfenv.cli.state.store import Store, open_store
+from perfenv.cli.state.urls import redact_url
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.cli.verdict.capacity import MAX_TOO_LOW, capacity_lines, capacity_model, gate_failed
@@ -165,7 +166,7 @@ def run_suite(
         plans=plans,
         runs=runs,
         run_id=run_id,
-        target={"url": base_url, "kind": target_kind, "shape": shape},
+        target={"url": redact_url(base_url), "kind": target_kind, "shape": shape},
         release=release,
         started_at=started_at,
         finished_at=finished_at,

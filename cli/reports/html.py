@@ -224,7 +224,8 @@ def report_html(doc: dict[str, Any]) -> str:
     if comparison:
         rows = comparison_rows(comparison)
         title = f"Comparison with baseline {comparison['baseline']}"
-        body.append(render(rows, Format.html, title=title) if rows else f"<p>{title}: none</p>")
+        none = f"<p>{html.escape(title)}: none</p>"  # the label is a path or a release name
+        body.append(render(rows, Format.html, title=title) if rows else none)
         note = environment_note(comparison)
         if note:
             body.append(f"<p>{html.escape(note)}</p>")

@@ -14,6 +14,7 @@ from typing import Any
 
 from perfenv.cli.errors import BadInput
 from perfenv.cli.state.store import Version, decode, encode
+from perfenv.cli.state.urls import redact_url
 
 _LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 # What AWS answers to credentials it does not accept (expired, unknown, revoked).
@@ -69,7 +70,7 @@ class S3Store:
     def __init__(self, bucket: str, prefix: str, url: str) -> None:
         import boto3
 
-        self.bucket, self.prefix, self.url = bucket, prefix.strip("/"), url
+        self.bucket, self.prefix, self.url = bucket, prefix.strip("/"), redact_url(url)
         self.s3 = boto3.client("s3", endpoint_url=os.environ.get("PERFENV_S3_ENDPOINT_URL"))
 
     def _key(self, key: str) -> str:

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 
 from perfenv.cli.errors import BadInput
 from perfenv.cli.project import home
+from perfenv.cli.state.urls import redact_url
 
 Version = str  # an opaque token: a content hash (file), an ETag (S3)
 
@@ -77,7 +78,7 @@ def encode(value: dict[str, Any]) -> bytes:
 
 class FileStore:
     def __init__(self, root: Path, url: str) -> None:
-        self.root, self.url = root, url
+        self.root, self.url = root, redact_url(url)  # `url` names it in messages and manifests
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()

@@ -16,6 +16,7 @@ import yaml
 from perfenv.cli.errors import InfraError
 from perfenv.cli.project import home, stack_file
 from perfenv.cli.state.names import check_stack_name, inside
+from perfenv.cli.state.urls import redact_url
 from perfenv.cli.targets.aws import guards, locks, tag_sweep
 from perfenv.cli.targets.aws.automation import Automation, PulumiAutomation
 from perfenv.cli.targets.aws.clients import ClientFactory, boto_client
@@ -130,7 +131,7 @@ class AwsTarget:
         handle.set_all_config(self.config_map(config))
         for key, value in tags.items():
             self._tag(handle, key, value, progress)
-        progress(f"{stack}: pulumi up (backend {self.backend})")
+        progress(f"{stack}: pulumi up (backend {redact_url(self.backend)})")
         result = self._retry("up", lambda: handle.up(on_output=_quiet(progress), color="never"))
         outputs = {key: getattr(out, "value", out) for key, out in result.outputs.items()}
         changes = getattr(result.summary, "resource_changes", None) or {}

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from perfenv.cli.detached import child_env
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.project import root
 from perfenv.cli.state import phases
@@ -104,7 +105,7 @@ class LocalTarget:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 cwd=root(),
-                env={**os.environ, PROJECT_ENV: str(root()), "PYTHONUNBUFFERED": "1"},
+                env=child_env({**os.environ, PROJECT_ENV: str(root()), "PYTHONUNBUFFERED": "1"}),
                 start_new_session=True,  # our signal handling decides what it receives
             )
             # A worker that hangs (a stuck emulator call) is stopped; its output then ends.
