@@ -2,7 +2,8 @@
 
 Each line: `{"t": epoch second, "lb": {listener ARN: {"load_balancer", "target_group",
 "requests", "target_codes", "elb_5xx", "histogram", "healthy", "unhealthy"}}, "cpu":
-{instance id: percent of one core}, "groups": {name: {"desired", "in_service", "min", "max"}}}`.
+{instance id: percent of one core}, "groups": {name: {"desired", "in_service", "instances",
+"min", "max"}}}`.
 The metrics published to the emulator's CloudWatch are sums and averages of these lines, and the
 local telemetry reader reads them back for a scenario's window (percentiles included).
 """
@@ -68,6 +69,7 @@ class Journal:
             name: {
                 "desired": v.desired,
                 "in_service": len(v.in_service),
+                "instances": sorted(v.in_service),
                 "min": v.min,
                 "max": v.max,
             }

@@ -132,17 +132,20 @@ def _cpu(
         )
         for i, v in sorted(samples.items())
     ]
-    every = [sum(v) / len(v) for v in samples.values()]
-    if every and len(groups) == 1:  # the group's average over its instances
-        (name,) = groups
-        data.append(
-            _datum(
-                "CPUUtilization",
-                {"AutoScalingGroupName": name},
-                at,
-                resolution,
-                Value=sum(every) / len(every),
-                Unit="Percent",
+    for name, group in sorted(groups.items()):  # each group's average over its instances
+        members = group.get("instances")
+        if members is None and len(groups) == 1:  # a journal written before members were kept
+            members = list(samples)
+        every = [sum(samples[i]) / len(samples[i]) for i in members or () if i in samples]
+        if every:
+            data.append(
+                _datum(
+                    "CPUUtilization",
+                    {"AutoScalingGroupName": name},
+                    at,
+                    resolution,
+                    Value=sum(every) / len(every),
+                    Unit="Percent",
+                )
             )
-        )
     return data
