@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfenv.cli.errors import BadInput
+from perfenv.cli.project import root
 from perfenv.infra.config import (
     ConfigError,
     StackFile,
@@ -19,7 +20,7 @@ from perfenv.infra.config import (
     load_stack_file,
 )
 
-SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+SUITES = "suites"  # the project's suites, beside its Pulumi.yaml
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,11 +113,13 @@ def validate(
     names: Sequence[str] = (),
     *,
     stacks_dir: Path | None = None,
-    suites_dir: Path = SUITES_DIR,
+    suites_dir: Path | None = None,
 ) -> Validation:
     """Run every check; BadInput (exit 2) with one line per problem."""
     ctx = _Context(
-        stacks_dir=stacks_dir or default_stacks_dir(), names=list(names), suites_dir=suites_dir
+        stacks_dir=stacks_dir or default_stacks_dir(),
+        names=list(names),
+        suites_dir=suites_dir or root() / SUITES,
     )
     lines: list[str] = []
     for check in CHECKS:

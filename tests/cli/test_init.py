@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,15 @@ def test_the_project_init_writes_is_found_and_validates(
     result = runner.invoke(app, ["validate", "--format", "json"])
 
     assert result.exit_code == 0, result.output
-    assert str(tmp_path / "demo" / "stacks" / "Pulumi.perf.yaml") in result.stdout
+    rows = {
+        (row["kind"], (Path.cwd() / row["file"]).resolve()) for row in json.loads(result.stdout)
+    }
+    demo = tmp_path / "demo"
+    assert {
+        ("environment", demo / "stacks" / "Pulumi.perf.yaml"),
+        ("suite", demo / "suites" / "smoke.yaml"),
+        ("suite", demo / "suites" / "release.yaml"),
+    } <= rows
 
 
 @pytest.mark.parametrize("existing", ["Pulumi.yaml", "Pulumi.yml"])

@@ -48,6 +48,18 @@ def test_validate_reports_the_copy_it_stands_in_not_the_checkout(elsewhere: Path
     assert field == "kind"
 
 
+def test_validate_checks_the_suites_of_the_project_it_stands_in(elsewhere: Path) -> None:
+    project = _project_with_copied_stacks(elsewhere / "theirs")
+    (project / "suites").mkdir()
+    (project / "suites" / "broken.yaml").write_text("name: broken\nscenarios: []\n")
+    os.chdir(project)
+
+    result = runner.invoke(app, ["validate"])
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"perfenv: {project / 'suites' / 'broken.yaml'}: scenarios: ")
+
+
 def test_project_option_points_at_another_project(elsewhere: Path) -> None:
     project = _project_with_copied_stacks(elsewhere / "theirs")
     (project / "stacks" / "Pulumi.dev.yaml").write_text("config: [broken\n")
