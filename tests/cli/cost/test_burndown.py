@@ -129,3 +129,25 @@ def test_the_linear_forecast_leaves_out_todays_partial_day(clients: Clients, emu
 
     assert dev["month_to_date_usd"] == Decimal("264.00")
     assert dev["forecast_usd"] == Decimal("300.00")  # 260 over 26 whole days, for 30
+
+
+def test_a_cost_explorer_forecast_is_labelled_as_such_and_red_over_budget() -> None:
+    row = {
+        "environment": "dev",
+        "budget_usd": Decimal("300.00"),
+        "thresholds": [{"percent": Decimal(80), "amount_usd": Decimal("240.00")}],
+        "month_to_date_usd": Decimal("200.00"),
+        "forecast_usd": Decimal("320.00"),
+        "forecast_method": "Cost Explorer forecast",
+        "month_end": "2026-11-30",
+        "days": [
+            {"date": "2026-11-01", "spend_usd": Decimal(100), "cumulative_usd": Decimal(100)},
+            {"date": "2026-11-02", "spend_usd": Decimal(100), "cumulative_usd": Decimal(200)},
+        ],
+    }
+    figure = burndown_figure([row], "2026-11")
+    assert figure is not None
+    (ax,) = [a for a in figure.axes if a.get_visible()]
+    (label,) = [t for t in ax.texts if "forecast" in t.get_text()]
+    assert label.get_text() == "320.00\n(Cost Explorer forecast)"
+    assert label.get_color() == "#c0392b"  # over the budget
