@@ -18,9 +18,9 @@ from perfenv.infra.errors import ConfigError
 from perfenv.infra.project import PROJECT_FILES
 
 TEMPLATE = files(__package__) / "template"
-# Template files whose place in the project differs from their place in the template.
-PLACES = {"gitignore": ".gitignore", "perf-release.yml": ".github/workflows/perf-release.yml"}
 GITIGNORE = ".gitignore"
+# Template files whose place in the project differs from their place in the template.
+PLACES = {"gitignore": GITIGNORE, "perf-release.yml": ".github/workflows/perf-release.yml"}
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
