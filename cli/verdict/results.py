@@ -189,14 +189,24 @@ def write_results(doc: dict[str, Any], path: Path) -> None:
 
 
 def read_results(path: Path) -> dict[str, Any]:
+    """A results document from a file; BadInput (exit 2) in one line unless it is one (valid
+    against results.schema.json)."""
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: cannot read results: not UTF-8 text") from None
     except OSError as exc:
-        raise BadInput(f"{path}: cannot read results: {exc.strerror}") from None
+        raise BadInput(f"{path}: cannot read results: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise BadInput(f"{path}: not JSON (line {exc.lineno})") from None
+    except RecursionError:
+        raise BadInput(f"{path}: not a results document (nested too deeply)") from None
     if not isinstance(doc, dict):
         raise BadInput(f"{path}: not a results document")
+    errors = schema_errors(doc)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise BadInput(f"{path}: not a perfenv results document: {errors[0]}{more}")
     return doc
 
 

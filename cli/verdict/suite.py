@@ -24,6 +24,7 @@ from perfenv.cli.verdict.scenarios import (
     Scenario,
     ScenarioBase,
 )
+from perfenv.infra.config import non_string_key
 
 
 class Request(FrozenModel):
@@ -194,15 +195,22 @@ def parse_suite(data: Any, source: str = "suite") -> Suite:
 def load_suite(path: Path) -> Suite:
     """The suite in `path`; BadInput (exit 2) naming file and field for anything wrong."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: cannot read suite: not UTF-8 text") from None
     except OSError as exc:
-        raise BadInput(f"{path}: cannot read suite: {exc.strerror}") from None
+        raise BadInput(f"{path}: cannot read suite: {exc.strerror or exc}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise BadInput(f"{path}: not valid YAML{where}") from None
+    except RecursionError:
+        raise BadInput(f"{path}: not valid YAML (nested too deeply)") from None
+    bad_key = non_string_key(data)
+    if bad_key is not None:
+        raise BadInput(f"{path}: {bad_key}: keys must be strings")
     suite = parse_suite(data, str(path))
     if suite.locustfile is not None:
         found = _resolve(suite.locustfile, path)

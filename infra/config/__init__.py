@@ -44,7 +44,9 @@ from perfenv.infra.config.loading import (
     format_errors,
     load_all,
     load_stack_file,
+    non_string_key,
     parse_config,
+    read_config_text,
     stack_name,
 )
 from perfenv.infra.config.model import Model, PositiveInt, Scale, scale_fields
@@ -90,7 +92,9 @@ __all__ = [
     "format_errors",
     "load_all",
     "load_stack_file",
+    "non_string_key",
     "parse_config",
+    "read_config_text",
     "scale_fields",
     "stack_name",
     "subnet_prefix",

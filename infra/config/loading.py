@@ -100,17 +100,56 @@ def parse_config(path: Path, config: dict[str, Any]) -> StackFile:
     return StackFile(stack=stack_name(path), path=path, **parsed)
 
 
+def read_config_text(path: Path, what: str) -> str:
+    """The text of a config file; ConfigError in one line when it is missing, a directory,
+    unreadable or not UTF-8."""
+    where = _display(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{where}: (file): no such {what}"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{where}: (file): a directory, not a {what}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{where}: (file): not UTF-8 text"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{where}: (file): unreadable ({exc.strerror or exc})"]) from None
+
+
+def non_string_key(data: object, at: str = "") -> str | None:
+    """Where a mapping in `data` has a key that is not a string (YAML allows `1:`, `true:`,
+    `null:`), as a dotted path; None when every key is a string."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = f"{at}.{key}" if at else str(key)
+            if not isinstance(key, str):
+                return here
+            found = non_string_key(value, here)
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found = non_string_key(item, f"{at}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def load_stack_file(path: Path) -> StackFile:
     """Read and validate one stack file; raises ConfigError with `file: field: message`."""
     where = _display(path)
+    text = read_config_text(path, "stack file")
     try:
-        data = yaml.load(path.read_text(), Loader=_YAML_LOADER)
-    except FileNotFoundError:
-        raise ConfigError([f"{where}: (file): no such stack file"]) from None
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}" if mark is not None else "(yaml)"
         raise ConfigError([f"{where}: {at}: malformed YAML"]) from None
+    except RecursionError:
+        raise ConfigError([f"{where}: (yaml): nested too deeply"]) from None
+    bad_key = non_string_key(data)
+    if bad_key is not None:
+        raise ConfigError([f"{where}: {bad_key}: keys must be strings"])
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise ConfigError([f"{where}: config: missing or not a mapping"])
     extra = sorted(set(data) - {"config", "secretsprovider", "encryptionsalt", "encryptedkey"})
