@@ -7,6 +7,7 @@ refused here when it is not an environment or is prod.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import time
 import urllib.error
@@ -44,11 +45,10 @@ def check_parity_cached(config: StackFile) -> None:
     Evaluating both programs takes seconds, so a pass is remembered for the exact inputs (the two
     stack files, the program, the comparison code) under `home()/cache/`.
     """
-    from perfenv.cli.program import evaluate, parity
-
     inputs = [config.path, stack_file("staging")]
     inputs += sorted(Path(infra.__file__).parent.rglob("*.py"))
-    inputs += [Path(parity.__file__), Path(evaluate.__file__)]
+    # Their files, not the modules: importing evaluate loads pulumi, which a pass never needs.
+    inputs += [_source("perfenv.cli.program.parity"), _source("perfenv.cli.program.evaluate")]
     digest = hashlib.sha256()
     for path in inputs:
         digest.update(str(path).encode())
@@ -56,9 +56,17 @@ def check_parity_cached(config: StackFile) -> None:
     passed = home() / "cache" / f"parity-{digest.hexdigest()[:32]}"
     if passed.exists():
         return
+    from perfenv.cli.program import parity
+
     parity.check_parity(candidate=config.path, reference="staging")
     passed.parent.mkdir(parents=True, exist_ok=True)
     passed.touch()
+
+
+def _source(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    return Path(spec.origin)
 
 
 def check_cost(
