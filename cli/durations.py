@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+DEFAULT_TTL = "3h"  # how long an ephemeral stack may live unless --ttl says otherwise
+
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -3,6 +3,12 @@
 Each module here registers its commands on `app` (or a sub-app) and keeps them thin: parse
 options, call one core function, render, exit. `handled` turns expected errors into one line on
 stderr and their exit code.
+
+Importing the command layer stays light (typer and perfenv's small utilities): `perfenv --help`
+and every `perfenv <command> --help` load nothing heavy. A command imports the core it calls
+(pydantic, boto3, pulumi, matplotlib, Locust, yaml) in its body, and rich loads on first use of
+`stderr`. Help is click's plain help (`rich_markup_mode=None`): typer's rich help alone loads
+rich's markdown, traceback and table modules, more than typer itself.
 """
 
 from __future__ import annotations
@@ -13,18 +19,37 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-from rich.console import Console
 
 from perfenv.cli.errors import BAD_INPUT, INTERNAL, INTERRUPTED, PerfenvError
-from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.render import Format, render
 from perfenv.infra.errors import ConfigError
 from perfenv.infra.project import PROJECT_ENV
 
-stderr = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from perfenv.cli.lifecycle.deps import Deps
+
+
+@functools.cache
+def console() -> Console:
+    """rich's Console on stderr, made on first use."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+class _Stderr:
+    """`stderr.print(...)` and friends, on `console()` (for `with`, pass `console()` itself)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(console(), name)
+
+
+stderr = cast("Console", _Stderr())
 
 app = typer.Typer(
     name="perfenv",
@@ -32,9 +57,18 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
-cost_app = typer.Typer(help="Cost reports, estimates and the price table.", no_args_is_help=True)
-local_app = typer.Typer(help="The embedded AWS emulator of the local target.", no_args_is_help=True)
+cost_app = typer.Typer(
+    help="Cost reports, estimates and the price table.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+local_app = typer.Typer(
+    help="The embedded AWS emulator of the local target.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
 @app.callback()
@@ -93,6 +127,8 @@ def deps(ctx: typer.Context) -> Deps:
 
     Tests pass fakes as `CliRunner().invoke(app, args, obj=Deps(...))`.
     """
+    from perfenv.cli.lifecycle.deps import Deps
+
     given = ctx.find_object(Deps)
     return given if given is not None else Deps()
 

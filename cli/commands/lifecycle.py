@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from perfenv.cli import lifecycle
 from perfenv.cli.commands import app, deps, emit, fail, handled, stderr
+from perfenv.cli.durations import DEFAULT_TTL
 from perfenv.cli.errors import BAD_INPUT, OK
 from perfenv.cli.project import root
 from perfenv.cli.render import Format
@@ -58,12 +58,14 @@ def up(
     release: Annotated[str | None, typer.Option(help="An ephemeral perf stack for R.")] = None,
     stack: Annotated[str | None, typer.Option(help="A long-lived stack from its file.")] = None,
     target: TargetOpt = None,
-    ttl: TtlOpt = lifecycle.DEFAULT_TTL,
+    ttl: TtlOpt = DEFAULT_TTL,
     out: Annotated[Path | None, typer.Option(help="Also write the manifest here.")] = None,
     max_cost: MaxCostOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Bring up an ephemeral perf stack (--release) or a long-lived stack (--stack)."""
+    from perfenv.cli import lifecycle
+
     _one_of(release=release, stack=stack)
     if release is not None:
         outcome = lifecycle.up_release(
@@ -90,6 +92,8 @@ def down(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Destroy a stack, check for leftovers, and forget it."""
+    from perfenv.cli import lifecycle
+
     _one_of(stack=stack, manifest=manifest)
     if manifest is not None:
         outcome = lifecycle.down_manifest(manifest, progress, deps(ctx))
@@ -108,7 +112,7 @@ def run(
     suite: Annotated[
         Path | None, typer.Option(help="The suite file.", show_default="suites/release.yaml")
     ] = None,
-    ttl: TtlOpt = lifecycle.DEFAULT_TTL,
+    ttl: TtlOpt = DEFAULT_TTL,
     out: Annotated[
         Path | None,
         typer.Option(help="Reports and manifest go here.", show_default="perfenv-results/<stack>"),
@@ -128,6 +132,8 @@ def run(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The ephemeral run: checks, up, suite, compare, and always teardown."""
+    from perfenv.cli import lifecycle
+
     opts = lifecycle.RunOptions(
         release=release,
         target=target,
@@ -155,6 +161,8 @@ def stacks(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Ephemeral stacks with release, age, expiry and heartbeat."""
+    from perfenv.cli import lifecycle
+
     outcome = lifecycle.stacks(target, expired, deps(ctx))
     finish(outcome.record, fmt, outcome.exit_code, outcome.messages, columns=STACK_COLUMNS)
 
@@ -182,6 +190,8 @@ def reap(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Destroy expired ephemeral stacks (a dry run without --yes)."""
+    from perfenv.cli import lifecycle
+
     outcome = lifecycle.reap(target, yes, progress, deps(ctx))
     columns = ["stack", "release", "expires_at", "action"]
     finish(outcome.record, fmt, outcome.exit_code, outcome.messages, columns=columns)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from perfenv.cli.commands import app, deps, emit, handled, stderr
+from perfenv.cli.commands import app, console, deps, emit, handled, stderr
 from perfenv.cli.errors import BadInput
-from perfenv.cli.lifecycle import service_url, stack_probe, stack_telemetry
 from perfenv.cli.render import Format
-from perfenv.cli.state.results import URL_TARGET
 from perfenv.cli.state.signals import interruptible
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 class _Display:
@@ -68,6 +68,10 @@ def test(
     fmt: Annotated[Format, typer.Option("--format", help="How the verdict prints.")] = Format.table,
 ) -> None:
     """Run a suite, write results.json, junit.xml, summary.md and report.html, judge budgets."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from perfenv.cli.lifecycle import service_url, stack_probe, stack_telemetry
+    from perfenv.cli.state.results import URL_TARGET
     from perfenv.cli.verdict.suite import load_suite
 
     if (url is None) == (stack is None):
@@ -78,7 +82,7 @@ def test(
     server = stack_telemetry(stack, use) if stack is not None else None
     probe = stack_probe(stack, use) if stack is not None else None
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"))
-    with Progress(*columns, TimeRemainingColumn(), console=stderr, transient=False) as bar:
+    with Progress(*columns, TimeRemainingColumn(), console=console(), transient=False) as bar:
         display = _Display(bar)
         # The same signal policy as a run: SIGINT/SIGTERM stop the generator's processes, exit 130.
         outcome = interruptible(

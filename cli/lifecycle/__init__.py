@@ -11,8 +11,8 @@ Every entry point takes `use: Deps` (what it calls out to) explicitly. The packa
 
 from __future__ import annotations
 
+from perfenv.cli.durations import DEFAULT_TTL
 from perfenv.cli.lifecycle.checks import (
-    DEFAULT_TTL,
     HEALTH_TIMEOUT_S,
     SETUP_MARGIN_S,
     check_baseline,

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 # The cost, compare and program packages load numpy and pulumi: they are imported where used, so
 # that a command that needs none of them starts fast.
 
-DEFAULT_TTL = "3h"
 RESULTS_DIR = "perfenv-results"  # under the project: the default out dirs
 # Time to create and health-check a stack before the suite starts, per target.
 SETUP_MARGIN_S = {"local": 120.0, "aws": 900.0}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from perfenv.cli.durations import DEFAULT_TTL
 from perfenv.cli.errors import (
     INTERNAL,
     INTERRUPTED,
@@ -19,7 +20,6 @@ from perfenv.cli.errors import (
     worst,
 )
 from perfenv.cli.lifecycle.checks import (
-    DEFAULT_TTL,
     check_ttl,
     cost_section,
     load_template,
