@@ -9,14 +9,21 @@ the cloud credentials. None of perfenv's children needs them (Locust, the comman
 emulator, app processes and the local fleet's own processes, which use the emulator's fixed
 keys); a child that logged its environment, or a user's command, must not see them. The Pulumi
 CLI, which does need them, is started by the Automation API, not here.
+
+`end_process` ends perfenv's own processes (the CLI, the local target's worker and controller)
+without the interpreter's teardown.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 # Names that hold a secret, or point at one: never passed to a child.
 SECRET_PREFIXES = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL")
@@ -87,3 +94,26 @@ def spawn_detached(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def end_process(code: int | str | None = 0) -> NoReturn:
+    """Exit with `code` as `sys.exit` would, less the interpreter's teardown.
+
+    Threads are joined, atexit handlers run and the output is flushed, as at any exit; what is
+    skipped is clearing every module and collecting what is left, which takes seconds once
+    pulumi's providers, boto3 or matplotlib are loaded, and which nothing here needs.
+    """
+    if isinstance(code, str):  # sys.exit("message"): the message on stderr, exit 1
+        print(code, file=sys.stderr)
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    # What the interpreter's own exit does first: stop thread pools, join non-daemon threads.
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None and threading.current_thread() is threading.main_thread():
+        shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more to say there
+            pass
+    os._exit(status)

@@ -11,12 +11,16 @@ from perfenv.cli.commands import init as _init  # noqa: F401
 from perfenv.cli.commands import lifecycle as _lifecycle  # noqa: F401
 from perfenv.cli.commands import local as _local  # noqa: F401
 from perfenv.cli.commands import suite as _suite  # noqa: F401
+from perfenv.cli.detached import end_process
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as exc:  # how click ends every command
+        end_process(exc.code)
 
 
 if __name__ == "__main__":

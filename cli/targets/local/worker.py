@@ -17,6 +17,7 @@ import threading
 import traceback
 from typing import TYPE_CHECKING, Any
 
+from perfenv.cli.detached import end_process
 from perfenv.cli.targets.local import state
 from perfenv.cli.targets.local.fleet import start_time
 from perfenv.cli.targets.local.state import ProcessRecord, ResourceRecord, StackState
@@ -105,7 +106,8 @@ def main() -> None:
         traceback.print_exc(file=sys.stderr)
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"perfenv-worker: {message}", file=sys.stderr, flush=True)
-        sys.exit(FAILED)
+        end_process(FAILED)
+    end_process(0)  # the state is saved: tearing down pulumi's modules would take seconds
 
 
 if __name__ == "__main__":
