@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from perfenv.cli.errors import BadInput
-from perfenv.cli.targets.base import Target
+
+if TYPE_CHECKING:  # a stack's own processes import this package's modules: keep it light
+    from perfenv.cli.targets.base import Target
 
 TARGETS = ("local", "aws")
 DEFAULT_TARGET = "local"

@@ -35,6 +35,7 @@ from perfenv.cli.targets.local.state import ControllerState
 
 EMULATOR_LOST_S = 15.0
 STACK_CHECK_S = 2.0
+STARTING_TICK_S = 0.1
 PeriodHook = Callable[[int, int], None]  # (period start epoch, period seconds)
 
 
@@ -66,6 +67,7 @@ class Controller:
             elbv2 = self.clients("elbv2", self.spec.region)
             self.listeners = listener_ops.discover(elbv2, self.spec, self.run_dir)
             self._attach_scaling()
+            self.groups.sync(set())  # the apps start while the balancers do
             self.state.balancers = [
                 listener_ops.start(info, self.run_dir, self.spec.stack) for info in self.listeners
             ]
@@ -95,7 +97,10 @@ class Controller:
                     raise
             if now >= next_second:
                 next_second = now + 1.0
-            self.stopping.wait(self.spec.tick_s)
+            # While starting, `up` waits on the first healthy targets: look again soon.
+            self.stopping.wait(
+                STARTING_TICK_S if self.state.status == "starting" else self.spec.tick_s
+            )
 
     def tick(self, every_second: bool = True) -> None:
         unhealthy = {
