@@ -5,6 +5,7 @@ The phases: docs/design.md#the-ephemeral-run.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,7 @@ class _Run:
         self.template, self.suite, self.ttl_s = planned.template, planned.suite, planned.ttl_s
         self.stack, self.estimate, self.account = planned.stack, planned.estimate, planned.account
         self.bug: Exception | None = None
+        self.reports: Future[Any] | None = None
         self.policy = SignalPolicy()
         self.report = RunReport(
             stack=self.stack, release=opts.release, target=target.name, out_dir=str(self.out_dir)
@@ -188,6 +190,8 @@ class _Run:
                 if created:
                     with phases.phase("teardown"):
                         codes += self._finish()
+                with phases.phase("reports"):
+                    codes += self._await_reports()
         if self.policy.interrupted:
             codes.append(INTERRUPTED)
             self.report.messages.append(f"interrupted by {self.policy.signal_name}")
@@ -232,7 +236,9 @@ class _Run:
                     progress=self.progress,
                     server=self.target.telemetry(self.stack),
                     probe=self.target.probe(self.stack),
+                    background_reports=True,  # drawn while the stack is torn down
                 )
+            self.reports = getattr(outcome, "reports", None)
             report.exit_code = int(outcome.exit_code)
             report.verdict = str(getattr(outcome, "verdict", "") or "")
             report.results = str(getattr(outcome, "results_path", "") or "")
@@ -271,6 +277,19 @@ class _Run:
         if failed and not result.clean:
             report.messages.append(f"and the run itself failed (exit {report.exit_code})")
         return [result.code]
+
+    def _await_reports(self) -> list[int]:
+        """The reports drawn beside the teardown are written before the run ends; a failure
+        there is a bug (exit 70), surfaced like one that happened during the run."""
+        if self.reports is None:
+            return []
+        try:
+            self.reports.result()
+        except Exception as exc:
+            self.bug = self.bug or exc
+            self.report.messages.append("internal error while writing the reports")
+            return [INTERNAL]
+        return []
 
     def _extra(self, tags: dict[str, str], up: UpResult) -> dict[str, Any]:
         """results.json's `environment` (and `cost`) sections."""

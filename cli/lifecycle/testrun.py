@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,8 @@ class SuiteOutcome:
     run_id: str
     stored_as: str | None  # the state-store key, when a release was given
     results: dict[str, Any]
+    # With `background_reports`: junit.xml, summary.md and report.html being written.
+    reports: Future[list[Path]] | None = None
 
 
 def check_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> Pins:
@@ -112,6 +115,7 @@ def run_suite(
     probe: Probe | None = None,
     server: TelemetryReader | None = None,
     environment: EnvironmentConfig | None = None,
+    background_reports: bool = False,
 ) -> SuiteOutcome:
     """Run the suite against `base_url` (its steady scenarios `repeat` times, default the
     suite's `repeat:`); judge, compare, report, store.
@@ -121,7 +125,9 @@ def run_suite(
     environment during each scenario (scale and failover scenarios need one). `server`: the
     stack's telemetry, read for each scenario run's window into results.json's `server` section
     (what the balancer and the fleet saw beside what the client saw). `environment`: the stack's
-    config, for the capacity model (and its gate) from a stress scenario."""
+    config, for the capacity model (and its gate) from a stress scenario. `background_reports`:
+    results.json is written (and stored) before this returns, the other reports are drawn in a
+    thread (the outcome's `reports`), so that the caller can tear down meanwhile."""
     say = progress or (lambda _message: None)
     if release is not None:
         check_release(release)
@@ -207,7 +213,11 @@ def run_suite(
     lap("suite/store")
     results_path = out_dir / "results.json"
     write_results(doc, results_path)
-    write_reports(doc, out_dir)
+    reports = None
+    if background_reports:
+        reports = ThreadPoolExecutor(1, "perfenv-reports").submit(write_reports, doc, out_dir)
+    else:
+        write_reports(doc, out_dir)
     lap("suite/reports")
     return SuiteOutcome(
         exit_code=code,
@@ -217,4 +227,5 @@ def run_suite(
         run_id=run_id,
         stored_as=stored_as,
         results=doc,
+        reports=reports,
     )

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ def test_run_times_its_phases_in_the_record_and_on_stderr(cli: Cli, tmp_path: Pa
     assert result.exit_code == 0, result.output
     timings = json.loads(result.stdout)["timings"]
     top = [name for name in timings if "/" not in name]
-    assert top == ["startup", "checks", "manifest", "up", "health", "suite", "teardown"]
+    assert top == ["startup", "checks", "manifest", "up", "health", "suite", "teardown", "reports"]
     assert {"teardown/destroy", "teardown/leftovers"} <= set(timings)
     assert all(seconds >= 0 for seconds in timings.values())
     assert "phases: startup" in result.stderr and "teardown" in result.stderr
@@ -163,6 +164,45 @@ def test_failed_budgets_exit_1_after_teardown(tmp_path: Path) -> None:
     cli = _use(target, runner=FakeRunner(exit_code=1))
     result = cli.run(tmp_path / "out")
     assert result.exit_code == 1
+    assert target.resources() == {} and _registry() == []
+
+
+class _DrawingRunner(FakeRunner):
+    """A suite runner whose reports are still being drawn when it returns."""
+
+    def __init__(self, draw: Any) -> None:
+        super().__init__()
+        self.draw = draw
+
+    def __call__(self, suite: Any, base_url: str, out_dir: Path, **kwargs: Any) -> Any:
+        outcome = super().__call__(suite, base_url, out_dir, **kwargs)
+        assert kwargs["background_reports"] is True
+        outcome.reports = ThreadPoolExecutor(1).submit(self.draw)
+        return outcome
+
+
+def test_the_reports_drawn_beside_teardown_are_done_before_the_run_ends(tmp_path: Path) -> None:
+    target, drawn = FakeTarget(), []
+
+    def draw() -> None:
+        time.sleep(0.3)
+        drawn.append(len(target.calls))
+
+    result = _use(target, runner=_DrawingRunner(draw)).run(tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert drawn and "reports" in json.loads(result.stdout)["timings"]
+    assert target.resources() == {} and _registry() == []
+
+
+def test_reports_that_fail_are_a_bug_after_teardown(tmp_path: Path) -> None:
+    target = FakeTarget()
+
+    def draw() -> None:
+        raise RuntimeError("the figure broke")
+
+    result = _use(target, runner=_DrawingRunner(draw)).run(tmp_path / "out")
+    assert result.exit_code == 70
+    assert "internal error" in result.stderr
     assert target.resources() == {} and _registry() == []
 
 
