@@ -126,21 +126,28 @@ def _healthy(url: str) -> bool:
 def terminate(pid: int, timeout_s: float = 5.0) -> None:
     """SIGTERM the process group led by `pid`, then SIGKILL after `timeout_s`; a signal to
     perfenv meanwhile waits for the stop (`stopping_children`)."""
+    terminate_all([pid], timeout_s)
+
+
+def terminate_all(pids: list[int], timeout_s: float = 5.0) -> None:
+    """`terminate` for several at once: they all get SIGTERM, then those still there after
+    `timeout_s` SIGKILL, so stopping N processes takes as long as the slowest, not the sum."""
     with stopping_children():
-        _signal_group(pid, signal.SIGTERM)
+        for pid in pids:
+            _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not _exists(pid):
-                return
-            time.sleep(_POLL_S)
-        _signal_group(pid, signal.SIGKILL)
-        _reap(pid)
+        left = list(pids)
+        while left and time.monotonic() < deadline:
+            left = [pid for pid in left if _exists(pid)]
+            if left:
+                time.sleep(_POLL_S)
+        for pid in left:
+            _signal_group(pid, signal.SIGKILL)
+            _reap(pid)
 
 
 def stop(processes: list[ProcessRecord]) -> None:
-    for proc in processes:
-        if alive(proc):
-            terminate(proc.pid)
+    terminate_all([proc.pid for proc in processes if alive(proc)])
 
 
 def marked(stack: str) -> list[int]:
@@ -166,8 +173,7 @@ def stop_stack(stack: str, processes: list[ProcessRecord]) -> None:
     for pid in [p for p in marks if _is_controller(p)]:
         terminate(pid, CONTROLLER_STOP_S)
     stop(processes)
-    for pid in marked(stack):
-        terminate(pid)
+    terminate_all(marked(stack))
 
 
 def _is_controller(pid: int) -> bool:

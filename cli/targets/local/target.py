@@ -18,7 +18,8 @@ from perfenv.cli.state import phases
 from perfenv.cli.targets.base import Progress, StackInfo, UpResult
 from perfenv.cli.targets.local import emulator, fleet, state
 from perfenv.cli.targets.local.controller.spec import spec_for
-from perfenv.cli.targets.local.state import ResourceRecord, StackState
+from perfenv.cli.targets.local.deletion import delete_all
+from perfenv.cli.targets.local.state import StackState
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.infra.config import StackFile
@@ -26,7 +27,6 @@ from perfenv.infra.project import PROJECT_ENV
 
 WORKER_TIMEOUT_S = 300.0
 WORKER_STOP_TIMEOUT_S = 10.0
-DELETE_PASSES = 3  # a delete refused for a dependency is retried after the others
 CONTROLLER_READY_TIMEOUT_S = 60.0
 CONTROLLER_POLL_S = 0.05
 # Where to look for a stack whose state is gone: the shipped stacks' regions.
@@ -194,42 +194,9 @@ class LocalTarget:
             # The emulator that held this stack is gone, and its resources with its memory.
             progress("the emulator that held this stack is gone; nothing left to delete there")
         else:
-            self._delete_all(stack_state, endpoint, progress)
+            delete_all(stack_state, endpoint, progress)
         stack_state.status = "destroyed"
         state.save(stack_state)
-
-    def _delete_all(self, stack_state: StackState, endpoint: str, progress: Progress) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from perfenv.cli.targets.local.realize import Clients, Ctx, handler_for
-
-        clients = Clients(endpoint)
-        errors: dict[str, str] = {}
-        for _ in range(DELETE_PASSES):
-            errors = {}
-            for record in delete_order(stack_state.resources):
-                handler = handler_for(record.type)
-                if record.deleted or record.provider or record.simulated or handler is None:
-                    continue
-                ctx = Ctx(
-                    type=record.type, name=record.name, region=record.region, client_factory=clients
-                )
-                try:
-                    handler.delete(ctx, record.id, record.state)
-                except (ClientError, BotoCoreError) as exc:  # retried, then reported
-                    errors[f"{record.type} {record.id}"] = str(exc)
-                    continue
-                record.deleted = True
-                state.save(stack_state)
-                progress(f"deleted {record.type} {record.name}")
-            if not errors:
-                break
-        if errors:
-            first = next(iter(errors.items()))
-            raise InfraError(
-                f"local destroy of {stack_state.stack}: {len(errors)} resource(s) not deleted; "
-                f"first: {first[0]}: {first[1]}"
-            )
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -281,30 +248,6 @@ class LocalTarget:
         state.remove(stack)
         logs = state.stacks_dir()
         (logs / f"{stack}.worker.log").unlink(missing_ok=True)
-
-
-def delete_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
-    """Reverse creation order, adjusted so no resource goes before one that depends on it."""
-    pending = list(reversed(records))
-    dependents: dict[str, set[str]] = {}
-    for record in records:
-        for dep in record.dependencies:
-            dependents.setdefault(dep, set()).add(record.urn)
-    done: set[str] = set()
-    ordered: list[ResourceRecord] = []
-    while pending:
-        ready = next(
-            (
-                r
-                for r in pending
-                if not r.urn or not (dependents.get(r.urn, set()) - done - {r.urn})
-            ),
-            pending[0],  # a cycle cannot happen in a Pulumi graph; never stall on one
-        )
-        pending.remove(ready)
-        ordered.append(ready)
-        done.add(ready.urn)
-    return ordered
 
 
 def _region(config: StackFile) -> str:

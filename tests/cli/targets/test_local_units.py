@@ -10,11 +10,11 @@ import pytest
 
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.targets.local import LocalTarget, fleet, state
+from perfenv.cli.targets.local.deletion import delete_order, delete_waves
 from perfenv.cli.targets.local.realize.base import Ctx, RealizeError, physical_name
 from perfenv.cli.targets.local.realize.launch_templates import _template_data
 from perfenv.cli.targets.local.realize.security_groups import _permission
 from perfenv.cli.targets.local.state import ResourceRecord, StackState
-from perfenv.cli.targets.local.target import delete_order
 
 
 def _ctx(name: str) -> Ctx:
@@ -74,6 +74,23 @@ def test_delete_order_is_reverse_creation_and_honours_dependencies() -> None:
     # a dependency recorded out of creation order still goes last
     records = [_record("x", ["y"]), _record("y", [])]
     assert [r.urn for r in delete_order(records)] == ["x", "y"]
+
+
+def test_delete_waves_go_by_dependency_level_and_fall_back_to_the_order() -> None:
+    # vpc <- subnet <- (lb, rta); sg <- lb; topic stands alone
+    records = [
+        _record("vpc", []),
+        _record("sg", ["vpc"]),
+        _record("subnet", ["vpc"]),
+        _record("lb", ["subnet", "sg"]),
+        _record("rta", ["subnet"]),
+        _record("topic", []),
+    ]
+    waves = [sorted(r.urn for r in wave) for wave in delete_waves(records)]
+    assert waves == [["lb", "rta", "topic"], ["sg", "subnet"], ["vpc"]]
+    # Without URNs (an up stopped early) there is no graph: one at a time, newest first.
+    bare = [ResourceRecord(type="t", name=n, id=n) for n in ("a", "b", "c")]
+    assert [[r.name for r in wave] for wave in delete_waves(bare)] == [["c"], ["b"], ["a"]]
 
 
 def test_stack_state_round_trips_and_lists_with_expiry() -> None:
