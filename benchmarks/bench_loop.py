@@ -51,12 +51,12 @@ PHASES = {  # the run's record names (perfenv.cli.state.phases) and what they ar
     "suite": "suite",
     "suite/measure": "... the load itself (planned 10 s)",
     "suite/judging": "... judging: verdict, server side, comparison",
-    "suite/store": "... store (and the release history the reports show)",
-    "suite/reports": "... reports: results.json (the others are drawn beside the teardown)",
+    "suite/store": "... store",
+    "suite/reports": "... the four files: started here, written beside the teardown",
     "teardown": "teardown",
     "teardown/destroy": "... destroy: the stack's processes, then its resources",
     "teardown/leftovers": "... leftovers check",
-    "reports": "report.html still being drawn after the teardown",
+    "reports": "the files (release history, report.html) still being written after teardown",
     "exit": "after the record: the process's exit",
 }
 PREVIEW_DRIVER = r"""

@@ -55,7 +55,7 @@ class SuiteOutcome:
     run_id: str
     stored_as: str | None  # the state-store key, when a release was given
     results: dict[str, Any]
-    # With `background_reports`: junit.xml, summary.md and report.html being written.
+    # With `background_reports`: the four files (and the history they show) being written.
     reports: Future[list[Path]] | None = None
 
 
@@ -126,8 +126,9 @@ def run_suite(
     stack's telemetry, read for each scenario run's window into results.json's `server` section
     (what the balancer and the fleet saw beside what the client saw). `environment`: the stack's
     config, for the capacity model (and its gate) from a stress scenario. `background_reports`:
-    results.json is written (and stored) before this returns, the other reports are drawn in a
-    thread (the outcome's `reports`), so that the caller can tear down meanwhile."""
+    the results are judged and stored before this returns; the four files (with the release
+    history they show) are written in a thread (the outcome's `reports`), so that the caller
+    can tear down meanwhile."""
     say = progress or (lambda _message: None)
     if release is not None:
         check_release(release)
@@ -202,22 +203,29 @@ def run_suite(
         doc["comparison"] = comparison
     lap("suite/judging")  # the verdict, the server side, the comparison
 
-    from perfenv.cli.reports import write_reports  # matplotlib loads only when reports are written
-
     stored_as = None
     if release is not None:
         stored_as = put_results(store, doc)
         say(f"stored results as {stored_as} in {store.url}")
-        # The reports show the suite's last releases, this one included (not stored: derived).
-        doc["history"] = history(store, suite.name, target=target_kind, last=HISTORY_RELEASES)
     lap("suite/store")
     results_path = out_dir / "results.json"
-    write_results(doc, results_path)
+
+    def write_files() -> list[Path]:
+        from perfenv.cli.reports import write_reports  # matplotlib loads only for reports
+
+        if release is not None:
+            # The reports show the suite's last releases, this one included (not stored: derived).
+            doc["history"] = history(store, suite.name, target=target_kind, last=HISTORY_RELEASES)
+        write_results(doc, results_path)
+        return [results_path, *write_reports(doc, out_dir)]
+
     reports = None
     if background_reports:
-        reports = ThreadPoolExecutor(1, "perfenv-reports").submit(write_reports, doc, out_dir)
+        writer = ThreadPoolExecutor(1, "perfenv-reports")
+        reports = writer.submit(write_files)
+        writer.shutdown(wait=False)  # its thread ends with this one job
     else:
-        write_reports(doc, out_dir)
+        write_files()
     lap("suite/reports")
     return SuiteOutcome(
         exit_code=code,

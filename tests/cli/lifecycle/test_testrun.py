@@ -4,6 +4,7 @@ import dataclasses
 import functools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -214,6 +215,40 @@ def test_release_is_stored_and_the_next_release_compares_with_it(
     doc = json.loads((tmp_path / "b" / "results.json").read_text())
     assert doc["comparison"]["regressed"] is True
     assert schema_errors(doc) == []
+
+
+def _without_volatile(text: str, run_id: str) -> str:
+    """A file's text less what differs between two runs of one measurement: ids and times (the
+    SVG ids of report.html are hashed with the run id)."""
+    text = text.replace(run_id, "RUN-ID")
+    text = re.sub(r"\b([mp])[0-9a-f]{10}\b", r"\1-SVG-ID", text)
+    return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?", "TIME", text)
+
+
+def test_files_written_beside_the_teardown_are_the_files_written_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `perfenv run` writes them in a thread while it tears down (background_reports);
+    # `perfenv test` (and every run before issue 15) writes them before returning.
+    suite = load_suite(_suite_file(tmp_path, "['p95 < 100ms']"))
+    files: dict[bool, dict[str, str]] = {}
+    for background in (False, True):
+        monkeypatch.setenv("PERFENV_STATE_URL", f"file://{tmp_path}/state-{background}")
+        fake_engine(monkeypatch, lognormal(20))  # the same measurement each time
+        out = tmp_path / f"out-{background}"
+        outcome = run_suite(
+            suite, "http://127.0.0.1:9", out, release="1.0.0", background_reports=background
+        )
+        assert (outcome.reports is not None) == background
+        if outcome.reports is not None:
+            assert len(outcome.reports.result(timeout=120)) == 4
+        names = ("results.json", "junit.xml", "summary.md", "report.html")
+        files[background] = {
+            n: _without_volatile((out / n).read_text(), outcome.run_id) for n in names
+        }
+    assert "history" in json.loads(files[True]["results.json"])
+    for name, text in files[False].items():
+        assert files[True][name] == text, name
 
 
 def test_a_missing_baseline_fails_before_any_load(
