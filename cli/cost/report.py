@@ -42,6 +42,7 @@ from perfenv.cli.cost.stacks import all_stack_files
 from perfenv.cli.errors import BadInput
 from perfenv.cli.state.store import Store, open_store
 from perfenv.infra.config import CostConfig
+from perfenv.infra.tags import team_of
 
 __all__ = ["ENV_COLUMNS", "RUN_COLUMNS", "TOTAL", "CostReport", "build_report", "parse_month"]
 
@@ -121,7 +122,8 @@ def build_report(
     trend_months = months_back(first, months)
     end = min(next_month(first), today + timedelta(days=1))
     files = all_stack_files(stacks_dir)
-    envs = [f.environment for f in files if f.environment is not None]
+    env_files = [f for f in files if f.environment is not None]
+    envs = [f.environment for f in env_files if f.environment is not None]
     cost: CostConfig | None = next((f.cost for f in files if f.cost is not None), None)
     asker = Asker(what="the emulator" if clients.target == "local" else "this account")
 
@@ -151,7 +153,7 @@ def build_report(
     budgets_gap = budgets if isinstance(budgets, Gap) else None
     budget_map = {} if isinstance(budgets, Gap) else budgets
     billing = alarm_facts.billing_cell(facts)
-    for env in envs:
+    for env, env_file in zip(envs, env_files, strict=True):
         budget = budget_map.get(env.name)
         budget_usd = cents(budget.limit) if budget else cents(dec(env.budgets.monthly_usd))
         actual = spend.environment(label(first), env.name)
@@ -165,6 +167,7 @@ def build_report(
             {
                 "environment": env.name,
                 "kind": env.kind,
+                "team": team_of(env_file),
                 "region": env.region,
                 "budget_usd": budget_usd,
                 "budget_source": budget_source(budget, budgets_gap),

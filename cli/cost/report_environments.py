@@ -11,6 +11,7 @@ from perfenv.infra.config import CostConfig, EnvironmentConfig
 ENV_COLUMNS = (
     "environment",
     "kind",
+    "team",
     "region",
     "budget_usd",
     "budget_source",

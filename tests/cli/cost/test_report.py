@@ -66,6 +66,10 @@ def test_actual_spend_equals_injected_amounts_to_the_cent(clients: Clients, emul
     assert _row(report, "TOTAL")["actual_usd"] == Decimal("1743.41")
     assert _row(report, "TOTAL")["budget_usd"] == Decimal("2600.00")
     assert _row(report, "dev")["forecast_method"] == "month complete"
+    assert (_row(report, "dev")["team"], _row(report, "perf")["team"]) == (
+        "platform",
+        "performance",
+    )
     assert report.requests["Cost Explorer"] == 1
 
 
