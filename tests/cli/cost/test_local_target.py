@@ -71,7 +71,10 @@ def test_report_on_the_local_target_lists_every_environment_as_declared(
     assert rows["staging"]["flag"].startswith("OVER BUDGET")
     assert rows["perf"]["actual_usd"].startswith("n/a: no spend tagged")
     assert rows["dev"]["alarms"].endswith("OK")  # the dev stack's own alarms, found
-    assert rows["dev"]["billing_alarm"].startswith("OK (> 5000 USD")
+    # nothing publishes EstimatedCharges locally: the emulator's evaluation may have moved the
+    # billing alarm from OK to INSUFFICIENT_DATA by now
+    state, _, rest = rows["dev"]["billing_alarm"].partition(" ")
+    assert state in ("OK", "INSUFFICIENT_DATA") and rest.startswith("(> 5000 USD"), rest
 
     for fmt in ("csv", "md", "html"):
         out = tmp_path / f"report.{fmt}"
