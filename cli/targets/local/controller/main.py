@@ -139,6 +139,7 @@ class Controller:
     def _feed(self, registered: dict[str, dict[str, int]]) -> None:
         for index, record in enumerate(self.state.balancers):
             if not fleet.alive(record.process):  # restarted on its port: service_url stays
+                print(f"controller: the balancer of {record.listener_arn} died; restarting it")
                 info = self.listeners[index]
                 info = replace(info, balancer=replace(info.balancer, port=record.process.port))
                 record = listener_ops.start(info, self.run_dir, self.spec.stack)
