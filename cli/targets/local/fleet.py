@@ -19,14 +19,18 @@ from pathlib import Path
 
 from perfenv.cli.detached import spawn_detached
 from perfenv.cli.errors import InfraError
-from perfenv.cli.project import root
+from perfenv.cli.project import home, root
 from perfenv.cli.state.signals import stopping_children
 from perfenv.cli.targets.local.state import ProcessRecord
 
 HEALTH_TIMEOUT_S = 30.0
-# Set in each app process's environment: a Ctrl-C between its start and its pid being recorded
-# must not leave it running unseen, so destroy and the leftovers check also look for the mark.
+# Set in the environment of each process of a stack (controller, balancers, apps): a Ctrl-C
+# between its start and its pid being recorded must not leave it running unseen, so destroy
+# and the leftovers check also look for the mark ...
 STACK_ENV = "PERFENV_STACK"
+# ... and the perfenv home it belongs to: the same stack name in another home (another
+# project, a concurrent test run) is another stack, whose processes are not ours to stop.
+STACK_HOME_ENV = "PERFENV_STACK_HOME"
 _POLL_S = 0.05
 CONTROLLER_MODULE = "perfenv.cli.targets.local.controller"
 CONTROLLER_STOP_S = 20.0  # it stops its balancers and app processes (5 s each at worst) first
@@ -75,7 +79,7 @@ def launch(
 
 def spawn(command: list[str], log: Path, port: int = 0, stack: str | None = None) -> ProcessRecord:
     """Start `command` detached, marked with the stack; OSError if it cannot start."""
-    env = {**os.environ, STACK_ENV: stack} if stack else None
+    env = {**os.environ, STACK_ENV: stack, STACK_HOME_ENV: str(home())} if stack else None
     proc = spawn_detached(command, log, cwd=root(), env=env)
     _children[proc.pid] = proc
     return ProcessRecord(
@@ -152,7 +156,7 @@ def stop(processes: list[ProcessRecord]) -> None:
 
 def marked(stack: str) -> list[int]:
     """Live processes whose environment carries the stack's mark, recorded or not."""
-    mark = f"{STACK_ENV}={stack}".encode()
+    mark = {f"{STACK_ENV}={stack}".encode(), f"{STACK_HOME_ENV}={home()}".encode()}
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -161,7 +165,7 @@ def marked(stack: str) -> list[int]:
             environ = (entry / "environ").read_bytes()
         except OSError:  # gone, or not ours to read
             continue
-        if mark in environ.split(b"\0") and start_time(int(entry.name)) is not None:
+        if mark <= set(environ.split(b"\0")) and start_time(int(entry.name)) is not None:
             pids.append(int(entry.name))
     return pids
 
