@@ -102,7 +102,7 @@ class FakeTarget:
                     target=self.name,
                     tags=entry["tags"],
                     created_at=datetime.fromisoformat(entry["created_at"]),
-                    expires_at=parse_iso(expires) if expires else None,
+                    expires_at=_expiry(expires),
                 )
             )
         return infos
@@ -154,3 +154,11 @@ class FakeRunner:
         return SimpleNamespace(
             exit_code=self.exit_code, verdict=verdict, results_path=results, comparison=None
         )
+
+
+def _expiry(tag: str | None) -> datetime | None:
+    """As the real targets read the expiry tag: None when absent or not a time."""
+    try:
+        return parse_iso(tag) if tag else None
+    except ValueError:
+        return None
