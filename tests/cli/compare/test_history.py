@@ -6,6 +6,7 @@ import json
 import math
 import random
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -89,3 +90,31 @@ def test_cli_history_prints_the_table_json_and_html() -> None:
     assert missing.exit_code == 2 and "no results of suite 'nope'" in missing.stderr
     bad = runner.invoke(app, ["history", "--suite", "smoke", "--metric", "p42"])
     assert bad.exit_code == 2
+
+
+def test_a_run_with_a_release_shows_the_trend_with_its_change_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perfenv.cli.lifecycle.testrun import run_suite
+    from perfenv.cli.verdict.suite import parse_suite
+    from tests.cli.lifecycle.test_testrun import fake_engine
+
+    _store(lambda i: 1.15 if i >= 5 else 1.0, seed=1)
+    fake_engine(monkeypatch, lognormal(23))
+    suite = parse_suite(
+        {
+            "name": "smoke",
+            "requests": [{"path": "/items"}],
+            "scenarios": [{"name": "load", "kind": "load", "rate": 40, "duration": "30s"}],
+        }
+    )
+    outcome = run_suite(
+        suite, "http://127.0.0.1:9", tmp_path, release="1.10.0", target_kind="local"
+    )
+    (scenario,) = outcome.results["history"]["scenarios"]
+    assert [p["release"] for p in scenario["releases"]] == [*RELEASES[1:], "1.10.0"]
+    assert scenario["change_points"] == ["1.5.0"]
+    summary = (tmp_path / "summary.md").read_text()
+    assert "### Trend of the last releases" in summary and "change point at 1.5.0" in summary
+    report = (tmp_path / "report.html").read_text()
+    assert "load: p95 by release" in report and "change point at 1.5.0" in report
