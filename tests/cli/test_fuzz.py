@@ -383,7 +383,7 @@ def test_urls(world: Callable[[], Project], tally: Tally) -> None:
             with (
                 mock.patch("socket.getaddrinfo", _resolver),
                 mock.patch("perfenv.cli.engine.run_plan", run_plan),
-                mock.patch("perfenv.cli.reports.write_reports", lambda doc, out_dir: None),
+                mock.patch("perfenv.cli.reports.write_reports", lambda doc, out_dir: []),
             ):
                 result = runner.invoke(
                     app, ["test", "--url", url, "--suite", suite, "--out", str(out)]
