@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -200,22 +201,30 @@ def _assert_server_side(results: dict[str, Any]) -> None:
 
 
 def test_two_runs_at_once_then_a_later_release_compares_with_the_first(tmp_path: Path) -> None:
+    """A release named as CI names it (a branch) beside a plain one; the later release compares
+    with the latest earlier one by the version the names carry, and compare finds a release by
+    the name it was given."""
     suite = _suite(tmp_path, "tiny", "3s")
-    outs = {r: tmp_path / f"out-{r}" for r in ("1.0.0", "2.0.0", "2.1.0")}
-    first = [_start_run(r, suite, outs[r], "--baseline", "none") for r in ("1.0.0", "2.0.0")]
+    branch = "release/1.2.3"
+    outs = {r: tmp_path / f"out-{r.replace('/', '-')}" for r in (branch, "2.0.0", "2.1.0")}
+    first = [_start_run(r, suite, outs[r], "--baseline", "none") for r in (branch, "2.0.0")]
     records = []
     for proc in first:
         stdout, _ = proc.communicate(timeout=240)
-        assert proc.returncode == 0, (outs["1.0.0"].parent / "out-1.0.0.log").read_text()[-3000:]
+        assert proc.returncode == 0, (tmp_path / f"{outs[branch].name}.log").read_text()[-3000:]
         records.append(json.loads(stdout))
     assert records[0]["stack"] != records[1]["stack"]
-    for release in ("1.0.0", "2.0.0"):
+    assert re.fullmatch(r"perf-release-1-2-3-[a-z0-9]{6}", records[0]["stack"])
+    for release in (branch, "2.0.0"):
         names = {p.name for p in outs[release].iterdir()}
         assert {"results.json", "junit.xml", "summary.md", "report.html", "manifest.json"} <= names
         assert json.loads((outs[release] / "manifest.json").read_text())["status"] == "done"
         assert _aws_leftovers(records[0]["stack"]) == []
         _assert_server_side(json.loads((outs[release] / "results.json").read_text()))
         assert "CPU per instance" in (outs[release] / "report.html").read_text()
+    by_name = _perfenv("compare", branch, str(outs[branch] / "results.json"), "--format", "json")
+    assert by_name.returncode == 0, by_name.stderr[-1500:]
+    assert json.loads(by_name.stdout)["baseline"] == f"release {branch}"
 
     later = _perfenv(
         "run",
