@@ -220,7 +220,6 @@ class AwsTarget:
         if not alb or not asg:
             return None
         region = self.region(stack)
-        self.check_account(region)
         return CloudWatchTelemetry(self.client, region, str(alb), str(asg))
 
     def remove(self, stack: str) -> None:
@@ -245,7 +244,7 @@ class AwsTarget:
         """The stack's environment watched during a scenario; a failover loses an instance with
         `ec2 terminate-instances` (an abrupt loss: the Auto Scaling API would drain it first)."""
         region = self.region(stack)
-        guards.check_account(self.client, region)
+        self.check_account(region)  # the allowlist, and the account the run recorded
 
         def clients(service: str) -> Any:
             return self.client(service, region)

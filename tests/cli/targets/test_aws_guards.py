@@ -79,7 +79,9 @@ def test_missing_credentials_for_an_s3_state_store_are_one_line(
     assert "s3://perf-state/ci: no usable AWS credentials" in result.stderr
 
 
-@pytest.mark.parametrize("call", ["destroy", "outputs", "leftovers", "remove", "sweep"])
+@pytest.mark.parametrize(
+    "call", ["destroy", "outputs", "leftovers", "remove", "sweep", "probe", "telemetry"]
+)
 def test_every_aws_path_checks_the_account_first(
     moto: None, monkeypatch: pytest.MonkeyPatch, call: str
 ) -> None:
