@@ -87,3 +87,28 @@ def test_load_manifest_file_errors_name_the_file(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"stack": "perf-x-abc123"}))
     with pytest.raises(BadInput, match=r"manifest.json: target: Field required"):
         load_manifest_file(bad)
+
+
+def test_a_second_teardown_cannot_claim_a_run_another_live_process_holds() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from perfenv.cli.state.writer import Taken
+
+    store = open_store()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        held = _manifest(None).model_copy(
+            update={"status": "tearing-down", "pid": holder.pid, "host": socket.gethostname()}
+        )
+        store.put("runs/perf-1-0-0-abc123.json", held.model_dump())
+        second = ManifestWriter(store, held)
+        with pytest.raises(Taken, match=f"held by pid {holder.pid}"):
+            second.claim("tearing-down")
+        assert store.get("runs/perf-1-0-0-abc123.json") == held.model_dump()  # not overwritten
+    finally:
+        holder.kill()
+        holder.wait()
+    claimed = second.claim("tearing-down")  # its holder is gone: the claim goes through
+    assert claimed.pid == os.getpid() and claimed.host == socket.gethostname()
