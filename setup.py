@@ -6,7 +6,12 @@ Everything else about the distribution is in pyproject.toml.
 
 from setuptools import find_packages, setup
 
-ROOTS = {"perfenv.cli": "cli", "perfenv.infra": "infra", "perfenv.examples": "examples"}
+ROOTS = {
+    "perfenv.cli": "cli",
+    "perfenv.infra": "infra",
+    "perfenv.examples": "examples",
+    "perfenv.policy": "policy",
+}
 
 setup(
     package_dir=ROOTS,

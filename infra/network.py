@@ -18,6 +18,7 @@ from perfenv.infra.config import NetworkConfig
 from perfenv.infra.endpoints import HTTPS, VpcEndpoints, VpcEndpointsArgs
 from perfenv.infra.flow_logs import FlowLogs, FlowLogsArgs
 from perfenv.infra.network_rules import ALL_TRAFFIC, private_acl, security_groups
+from perfenv.infra.tags import NETWORK_KEY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +50,7 @@ class Network(pulumi.ComponentResource):
             cidr_block=cfg.cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
+            tags={NETWORK_KEY: "isolated" if cfg.isolated else "internet-facing"},
             opts=self._child,
         )
         public, private = self._subnets(cfg, vpc)

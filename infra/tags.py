@@ -78,6 +78,7 @@ class Tags:
         return {f"{LABEL_PREFIX}expires-at": self.run.expires_at}
 
 
+NETWORK_KEY = tag_key("network")  # the VPC's: isolated | internet-facing (the rules read it)
 ROLE_KEY = tag_key("role")  # what a security group or instance is for (the policy rules read it)
 
 

@@ -29,12 +29,17 @@ def validate(
         list[str] | None, typer.Option("--stack", help="Only these stacks (repeatable).")
     ] = None,
     stacks_dir: StacksDir = None,
+    policies: Annotated[
+        bool, typer.Option("--policies", help="Also the policy rules over each stack's program.")
+    ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Validate stack configs, cross-stack rules and suites; exit 2 naming file and field."""
     from perfenv.cli.program.validate import validate as run_validate
 
-    result = run_validate(stack or [], stacks_dir=stacks_dir)
+    result = run_validate(stack or [], stacks_dir=stacks_dir, policies=policies)
+    for warning in result.warnings:
+        stderr.print(f"warning: {warning}", markup=False)
     emit(result.rows(), fmt, columns=["file", "stack", "kind"])
     stderr.print(f"valid: {len(result.stacks)} stack file(s), {len(result.suites)} suite(s)")
 
@@ -68,7 +73,7 @@ def preview(
     from perfenv.cli.program.preview import preview as run_preview
     from perfenv.cli.program.preview import table_rows
 
-    resources = run_preview(stack, stacks_dir)
+    resources = run_preview(stack, stacks_dir, warn=lambda line: stderr.print(line, markup=False))
     if fmt is Format.json:
         emit(resources, fmt)
     else:

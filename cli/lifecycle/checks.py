@@ -12,6 +12,7 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,29 @@ def _source(module: str) -> Path:
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin is not None, module
     return Path(spec.origin)
+
+
+def check_policies_cached(config: StackFile, progress: Callable[[str], None]) -> None:
+    """The policy rules over the stack's program, before anything exists: BadInput (exit 2)
+    naming each mandatory violation; advisory ones go to `progress`. A pass without warnings is
+    remembered for the exact inputs (the stack file, the program, the rules)."""
+    inputs = [config.path, *sorted(Path(infra.__file__).parent.rglob("*.py"))]
+    # Their files, not the modules: importing evaluate loads pulumi, which a pass never needs.
+    inputs += [_source("perfenv.policy.rules"), _source("perfenv.cli.program.evaluate")]
+    digest = hashlib.sha256(config.model_dump_json().encode())
+    for path in inputs:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    passed = home() / "cache" / f"policies-{digest.hexdigest()[:32]}"
+    if passed.exists():
+        return
+    from perfenv.cli.program import evaluate, policies
+
+    found = policies.violations(evaluate.evaluate(config, config.stack))
+    policies.enforce(found, progress)
+    if not found:
+        passed.parent.mkdir(parents=True, exist_ok=True)
+        passed.touch()
 
 
 def check_cost(

@@ -15,6 +15,7 @@ from perfenv.cli.lifecycle.checks import (
     check_baseline,
     check_cost,
     check_parity_cached,
+    check_policies_cached,
     wait_healthy,
 )
 from perfenv.cli.state.store import Store, open_store
@@ -52,6 +53,7 @@ class Deps:
     planned_duration_s: Callable[[Any], float] = planned_duration_s
     run_suite: Callable[..., Any] = run_suite
     check_parity: Callable[[StackFile], None] = check_parity_cached
+    check_policies: Callable[[StackFile, Callable[[str], None]], None] = check_policies_cached
     check_cost: Callable[..., Any] = check_cost
     check_baseline: Callable[[str, Any, Store, str], None] = check_baseline
     wait_healthy: Callable[[str], None] = wait_healthy

@@ -119,6 +119,7 @@ def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
         template, suite, stack=stack, cap_usd=opts.max_cost, workers=opts.workers
     )
     use.check_parity(template)
+    use.check_policies(template, progress)
     target = use.target(opts.target)
     account = target.preflight(template, progress)
     check_ttl(ttl_s, planned_s, setup_margin_s(target.name))

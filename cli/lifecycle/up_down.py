@@ -58,6 +58,7 @@ def up_release(
     template = load_template(template_path)
     stack = new_stack_name(release)
     estimate = ttl_estimate(template, stack, ttl_s, max_cost)
+    use.check_policies(template, progress)
     target = use.target(target_name)
     account = target.preflight(template, progress)
     policy = SignalPolicy()
@@ -128,6 +129,7 @@ def up_stack(stack: str, target_name: str | None, progress: Progress, use: Deps)
     """`perfenv up --stack S`: a long-lived stack from `stacks/Pulumi.S.yaml` (no expiry)."""
     config = not_production(stack)
     assert config is not None  # not ephemeral: it has its own file
+    use.check_policies(config, progress)
     target = use.target(target_name)
     target.preflight(config, progress)
     tags = run_tags(config, stack, "", None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +19,30 @@ def load_stack(name: str, stacks_dir: Path | None = None) -> StackFile:
     return load_stack_file((stacks_dir or default_stacks_dir()) / f"Pulumi.{name}.yaml")
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def _urn_name(urn: str | None) -> str | None:
     if not urn or urn.endswith("::" + "pulumi:pulumi:Stack") or "pulumi:pulumi:Stack::" in urn:
         return None
     return urn.rsplit("::", 1)[-1]
 
 
-def preview(name: str, stacks_dir: Path | None = None) -> list[dict[str, Any]]:
-    """Every resource the stack's program registers, in creation order."""
+def preview(
+    name: str, stacks_dir: Path | None = None, *, warn: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """Every resource the stack's program registers, in creation order.
+
+    The policy rules judge them: a mandatory violation is BadInput (exit 2), one line each;
+    `warn` gets the advisory ones.
+    """
     from perfenv.cli.program.evaluate import evaluate, to_jsonable
+    from perfenv.cli.program.policies import enforce, violations
 
     stack = load_stack(name, stacks_dir)
     evaluation = evaluate(stack, name, stacks_dir=stacks_dir)
+    enforce(violations(evaluation), warn or _stderr)
     return [
         {
             "type": r.type,

@@ -27,6 +27,7 @@ SUITES = "suites"  # the project's suites, beside its Pulumi.yaml
 class Validation:
     stacks: list[StackFile] = field(default_factory=list)
     suites: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # advisory policy violations
 
     def rows(self) -> list[dict[str, str]]:
         return [
@@ -44,6 +45,7 @@ class _Context:
     stacks_dir: Path
     names: Sequence[str]  # empty: every stack file
     suites_dir: Path
+    policies: bool = False
     result: Validation = field(default_factory=Validation)
 
 
@@ -105,8 +107,38 @@ def check_suites(ctx: _Context) -> list[str]:
     return lines
 
 
+def check_policies(ctx: _Context) -> list[str]:
+    """With `--policies`: the policy rules over each stack's evaluated program, and every
+    environment's budget in the cost stack (evaluating takes seconds: opt-in)."""
+    if not ctx.policies or not ctx.result.stacks:
+        return []
+    from perfenv.cli.program import policies
+    from perfenv.cli.program.evaluate import evaluate
+
+    lines: list[str] = []
+    for stack in ctx.result.stacks:
+        where = _shown(stack.path)
+        evaluation = evaluate(stack, stack.stack, stacks_dir=ctx.stacks_dir)
+        for violation in policies.violations(evaluation):
+            shown = f"{where}: {violation.line()}"
+            (lines if violation.mandatory else ctx.result.warnings).append(shown)
+    every = [load_stack_file(p) for p in sorted(ctx.stacks_dir.glob("Pulumi.*.yaml"))]
+    environments = [f for f in every if f.environment is not None]
+    costs = [f for f in every if f.cost is not None]
+    if not costs:
+        return lines + [
+            f"{_shown(f.path)}: policy {policies.CROSS_STACK_RULE}: no cost stack file in "
+            f"{_shown(ctx.stacks_dir)} holds its budget"
+            for f in environments
+        ]
+    cost = evaluate(costs[0], costs[0].stack, stacks_dir=ctx.stacks_dir)
+    return lines + [
+        f"{_shown(costs[0].path)}: {v.line()}" for v in policies.budget_coverage(cost, environments)
+    ]
+
+
 # Extend here: each check takes the context and returns `file: field: message` lines.
-CHECKS: list[Check] = [check_stacks, check_suites]
+CHECKS: list[Check] = [check_stacks, check_suites, check_policies]
 
 
 def validate(
@@ -114,12 +146,14 @@ def validate(
     *,
     stacks_dir: Path | None = None,
     suites_dir: Path | None = None,
+    policies: bool = False,
 ) -> Validation:
     """Run every check; BadInput (exit 2) with one line per problem."""
     ctx = _Context(
         stacks_dir=stacks_dir or default_stacks_dir(),
         names=list(names),
         suites_dir=suites_dir or root() / SUITES,
+        policies=policies,
     )
     lines: list[str] = []
     for check in CHECKS:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -87,3 +88,29 @@ def test_cost_preview_follows_the_environment_stack_files(tmp_path: Path) -> Non
     broken = runner.invoke(app, args)
     assert broken.exit_code == 2
     assert "Pulumi.qa.yaml" in broken.stderr and "Traceback" not in broken.output
+
+
+def test_a_mandatory_policy_violation_is_exit_2_naming_rule_and_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pulumi_aws.ec2
+
+    original = pulumi_aws.ec2.SecurityGroup
+
+    def opened(name: str, **kwargs: Any) -> Any:  # the app's group, opened to the world
+        if name.endswith("-app-sg"):
+            world = pulumi_aws.ec2.SecurityGroupIngressArgs(
+                protocol="tcp", from_port=8080, to_port=8080, cidr_blocks=["0.0.0.0/0"]
+            )
+            kwargs["ingress"] = [*kwargs["ingress"], world]
+        return original(name, **kwargs)
+
+    monkeypatch.setattr(pulumi_aws.ec2, "SecurityGroup", opened)
+    result = runner.invoke(app, ["preview", "--stack", "perf", "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "perfenv: policy no-public-ingress-to-app: perf-net-app-sg "
+        "(aws:ec2/securityGroup:SecurityGroup): ingress from 0.0.0.0/0 on tcp 8080-8080"
+    ], lines

@@ -143,3 +143,26 @@ def test_capacity_block_is_validated_and_may_differ_per_stack(stacks: Path) -> N
     one_error(run_validate(stacks), "Pulumi.perf.yaml", "capacity.expected_peak_rps")
     edit(stacks, "perf", lambda env: env.update(capacity={"peak": 1}))
     one_error(run_validate(stacks), "Pulumi.perf.yaml", "capacity.peak")
+
+
+def test_nat_on_an_isolated_network_is_refused(stacks: Path) -> None:
+    edit(stacks, "perf", lambda env: env["network"].update(nat="single"))
+    line = one_error(run_validate(stacks), "Pulumi.perf.yaml", "network.nat")
+    assert "an isolated network has no NAT gateway (got single)" in line
+
+
+def test_policies_on_request_and_the_budget_of_every_environment(stacks: Path) -> None:
+    assert run_validate(stacks, "--policies").exit_code == 0
+    (stacks / "Pulumi.cost.yaml").unlink()  # no cost stack: no environment has a budget
+    result = run_validate(stacks, "--policies")
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3 and all("policy every-environment-has-a-budget" in x for x in lines)
+    assert run_validate(stacks).exit_code == 0  # without --policies: the configs only
+
+
+def test_advisory_policies_warn(stacks: Path) -> None:
+    edit(stacks, "dev", lambda env: env["fleet"].update(instance_type="p4d.24xlarge"))
+    result = run_validate(stacks, "--stack", "dev", "--policies")
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.stderr and "allowed-instance-types" in result.stderr

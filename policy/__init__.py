@@ -1,0 +1,1 @@
+"""perfenv's Pulumi policy pack (`PulumiPolicy.yaml`, `__main__.py`) and its rules (`rules`)."""
