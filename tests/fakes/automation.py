@@ -118,6 +118,9 @@ class FakeClients:
     vcpu_quota: float = 256.0
     fallback: Callable[[str, str], Any] | None = None
     asked: list[str] = field(default_factory=list)
+    # other Service Quotas codes (VPCs, EIPs, NAT gateways, ALBs): unknown ones are refused as
+    # the API refuses them (moto answers only VPC codes)
+    quotas: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, service: str, region: str) -> Any:
         self.asked.append(service)
@@ -126,8 +129,11 @@ class FakeClients:
         if service == "service-quotas":
 
             def quota(ServiceCode: str, QuotaCode: str) -> dict[str, Any]:  # noqa: N803
-                assert (ServiceCode, QuotaCode) == ("ec2", "L-1216C47A")
-                return {"Quota": {"Value": self.vcpu_quota}}
+                if (ServiceCode, QuotaCode) == ("ec2", "L-1216C47A"):
+                    return {"Quota": {"Value": self.vcpu_quota}}
+                if QuotaCode not in self.quotas:
+                    raise LookupError(f"NoSuchResourceException: {ServiceCode} {QuotaCode}")
+                return {"Quota": {"Value": self.quotas[QuotaCode]}}
 
             return SimpleNamespace(get_service_quota=quota)
         if self.fallback is None:

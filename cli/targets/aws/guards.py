@@ -72,7 +72,7 @@ def check_vcpu_quota(
     env = config.environment
     if env is None:
         return
-    need = env.fleet.max * env.fleet.vcpus_per_instance
+    need = env.vcpus  # the fleet at its max and the load generator's instances
     quotas = client("service-quotas", region)
     try:
         got = quotas.get_service_quota(ServiceCode=VCPU_QUOTA[0], QuotaCode=VCPU_QUOTA[1])
@@ -83,6 +83,8 @@ def check_vcpu_quota(
     if need > limit:
         raise BadInput(
             f"{config.path.name}: fleet.max: needs {need} vCPUs "
-            f"({env.fleet.max} x {env.fleet.vcpus_per_instance}), "
+            f"({env.fleet.max} x {env.fleet.vcpus_per_instance} for the fleet, "
+            f"{env.load_generator.instances} x {env.load_generator.vcpus_per_instance} for the "
+            "load generator), "
             f"the account's EC2 vCPU quota {VCPU_QUOTA[1]} in {region} is {limit:g}"
         )

@@ -17,7 +17,7 @@ from perfenv.cli.errors import InfraError
 from perfenv.cli.project import home, stack_file
 from perfenv.cli.state.names import check_stack_name, inside
 from perfenv.cli.state.urls import redact_url
-from perfenv.cli.targets.aws import guards, locks, tag_sweep
+from perfenv.cli.targets.aws import guards, locks, quotas, tag_sweep
 from perfenv.cli.targets.aws.automation import Automation, PulumiAutomation
 from perfenv.cli.targets.aws.clients import ClientFactory, boto_client
 from perfenv.cli.targets.aws.retries import T, retry
@@ -109,11 +109,13 @@ class AwsTarget:
 
     def check_vcpu_quota(self, config: StackFile, region: str, progress: Progress) -> None:
         guards.check_vcpu_quota(self.client, config, region, progress)
+        quotas.check_quotas(self.client, config, region, progress)
 
     # the Target protocol ----------------------------------------------------------------------
 
     def preflight(self, config: StackFile, progress: Progress) -> str:
-        """Tools, the account (returned: the manifest records it) and the vCPU quota."""
+        """Tools, the account (returned: the manifest records it) and the quotas (vCPUs, VPCs,
+        Elastic IPs, NAT gateways, load balancers)."""
         self._prepare()
         region = _region(config)
         account = self.check_account(region)

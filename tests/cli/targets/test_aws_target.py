@@ -215,7 +215,7 @@ def test_without_an_allowlist_every_account_is_refused(monkeypatch: pytest.Monke
 def test_a_fleet_above_the_vcpu_quota_is_refused_before_anything(aws: None) -> None:
     automation = FakeAutomation()
     target, _ = _target(automation, FakeClients(vcpu_quota=4))
-    with pytest.raises(BadInput, match=r"fleet.max: needs 8 vCPUs .* L-1216C47A .* is 4"):
+    with pytest.raises(BadInput, match=r"fleet.max: needs 12 vCPUs .* L-1216C47A .* is 4"):
         target.up(STACK, _config(), _tags(), _progress)
     assert automation.log == []
 
