@@ -49,7 +49,8 @@ from perfenv.cli.lifecycle.naming import (
     target_for,
     with_run,
 )
-from perfenv.cli.lifecycle.runner import RECORD_COLUMNS, RunOptions, RunReport, run
+from perfenv.cli.lifecycle.run_report import RECORD_COLUMNS, RunOptions, RunReport
+from perfenv.cli.lifecycle.runner import run
 from perfenv.cli.lifecycle.up_down import Outcome, down_manifest, down_stack, up_release, up_stack
 from perfenv.cli.state.releases import release_slug
 
