@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from pulumi.automation import CommandResult, ConcurrentUpdateError
 from typer.testing import CliRunner
 
 from perfenv.cli.errors import BadInput, InfraError
@@ -176,11 +177,8 @@ def test_a_lock_whose_owner_is_not_known_dead_is_not_cancelled(
     automation = FakeAutomation()
     target, _ = _target(automation)
     target.up(STACK, _config(), _tags(), _progress)
-    error = locked(*owner) if owner else command_error("")
-    if owner is None:  # a lock the CLI names no owner of
-        from pulumi.automation import CommandResult, ConcurrentUpdateError
-
-        error = ConcurrentUpdateError(CommandResult(stdout="", stderr="currently locked", code=255))
+    unnamed = ConcurrentUpdateError(CommandResult(stdout="", stderr="currently locked", code=255))
+    error = locked(*owner) if owner else unnamed  # None: a lock the CLI names no owner of
     automation.failures["refresh"] = [error for _ in range(4)]
     with pytest.raises(InfraError, match="not known to have stopped; not cancelled"):
         target.destroy(STACK, _progress)
