@@ -127,6 +127,28 @@ def test_perf_stack_is_real_in_the_emulator_and_destroy_leaves_nothing(endpoint:
     ours = [a for a in alarms if a["AlarmActions"] == [result.outputs["alarm_topic_arn"]]]
     assert len(ours) == 4 and all(a["AlarmName"].startswith("perf-mon-") for a in ours)
 
+    # Isolation holds in the emulator: no internet gateway in the VPC, no route to anywhere, the
+    # endpoints instead, an internal balancer; the generator's groups in the private subnets.
+    in_vpc = f"Name=attachment.vpc-id,Values={result.outputs['vpc_id']}"
+    assert (
+        aws(endpoint, "ec2", "describe-internet-gateways", "--filters", in_vpc)["InternetGateways"]
+        == []
+    )
+    vpc_filter = f"Name=vpc-id,Values={result.outputs['vpc_id']}"
+    tables = aws(endpoint, "ec2", "describe-route-tables", "--filters", vpc_filter)["RouteTables"]
+    routes = [r for t in tables for r in t["Routes"]]
+    assert routes and not [r for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+    assert not [r for r in routes if r.get("DestinationIpv6CidrBlock") == "::/0"]
+    assert (
+        aws(endpoint, "ec2", "describe-nat-gateways", "--filter", vpc_filter)["NatGateways"] == []
+    )
+    endpoints = aws(endpoint, "ec2", "describe-vpc-endpoints", "--filters", vpc_filter)
+    services = {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints["VpcEndpoints"]}
+    assert services == {"s3", "ssm", "ssmmessages", "ec2messages", "logs", "monitoring", "sts"}
+    assert lb["Scheme"] == "internal"
+    generators = [g for g in groups if g["AutoScalingGroupName"].startswith("perf-lg-")]
+    assert sorted(g["DesiredCapacity"] for g in generators) == [1, 1]
+
     # An existing stack cannot be brought up again.
     with pytest.raises(BadInput, match="already up"):
         target.up(stack, perf_config(), tags_for(stack), lines.append)
