@@ -1,15 +1,18 @@
 """`perfenv compare`: did the candidate regress against the baseline?
 
 Per scenario, the run-level statistic is p95 (p50 and p99 are shown, not judged: judging three
-correlated percentiles at 5% each would triple the false alarms). A regression needs both:
+correlated percentiles at 5% each would triple the false alarms). A regression needs both
+significance (one-sided, alpha 5%) and a change of at least a threshold:
 
-- significance (one-sided, alpha 5%): with repeated runs on both sides (`--repeat`), Welch's
-  t-test on the per-run values; with one run on a side, a moving-block bootstrap over the
-  per-second windows (blocks of several seconds keep their autocorrelation);
-- an effect of at least max(5%, 2 x the baseline's run-to-run noise). With repeats the noise is
-  the per-run coefficient of variation. One run cannot show it directly; it is estimated as the
-  larger of the bootstrap's spread and the variation across the run's four quarters, which on
-  recorded runs of one build tracks the run-to-run noise (benchmarks/bench_compare.py).
+- with repeated runs on both sides (`--repeat`): Welch's t-test on the log of each run's value,
+  the change being the ratio of the geometric means, and the threshold the practical minimum
+  of 5% (ADR 0035, which supersedes ADR 0008's noise floor here: the test already asks the change
+  to exceed its standard error, which shrinks as runs are added, so more runs give more power);
+- with one run on a side: a moving-block bootstrap over the per-second windows (blocks of
+  several seconds keep their autocorrelation), and the threshold max(5%, 2 x the noise). One
+  run cannot show its run-to-run noise directly; it is estimated as the larger of the
+  bootstrap's spread and the variation across the run's four quarters, which on recorded runs
+  of one build tracks the run-to-run noise (benchmarks/bench_compare.py).
 
 The error rate regresses when it rises by at least 0.5 percentage points, significantly
 (two-proportion z-test). For stress, both sides are compared on the steps up to the

@@ -16,8 +16,8 @@ from perfenv.cli.verdict.measurement import Run, ScenarioMeasurement, SummaryRun
 from perfenv.cli.verdict.stats import latency_stats, merged
 
 ALPHA = 0.05
-MIN_EFFECT = 0.05
-NOISE_FACTOR = 2.0
+MIN_EFFECT = 0.05  # the practical minimum change that is a regression
+NOISE_FACTOR = 2.0  # one run a side: the threshold is also this times the estimated noise
 MIN_ERROR_RATE_RISE = 0.005
 LATENCY_METRICS = ("p50", "p95", "p99")
 BOOTSTRAP_SAMPLES = 500
@@ -93,8 +93,9 @@ def _row(metric: str, base: float | None, cand: float | None) -> dict[str, Any]:
     }
 
 
-def _decide(row: dict[str, Any], p_value: float, p_value_lower: float, noise: float) -> None:
-    threshold = max(MIN_EFFECT, NOISE_FACTOR * noise)
+def _decide(
+    row: dict[str, Any], p_value: float, p_value_lower: float, noise: float, threshold: float
+) -> None:
     change = row["change"] or 0.0
     row.update(threshold=threshold, noise=noise, p_value=p_value)
     row["significant"] = p_value < ALPHA
@@ -103,17 +104,20 @@ def _decide(row: dict[str, Any], p_value: float, p_value_lower: float, noise: fl
 
 
 def _compare_repeats(base: Sample, cand: Sample) -> list[dict[str, Any]]:
+    """Welch's t-test on the log of each run's value; the change is the ratio of geometric
+    means. The threshold is the practical minimum alone: the test already asks the change to
+    exceed its own standard error (which shrinks as runs are added) t times over (ADR 0035)."""
     rows = []
     for metric in LATENCY_METRICS:
-        b, c = _per_run(base, metric), _per_run(cand, metric)
+        b = [math.log(v) for v in _per_run(base, metric) if v > 0]
+        c = [math.log(v) for v in _per_run(cand, metric) if v > 0]
         if len(b) < 2 or len(c) < 2:
             rows.append(_row(metric, None, None))
             continue
         mb, mc = sum(b) / len(b), sum(c) / len(c)
-        row = _row(metric, mb, mc)
-        sd = math.sqrt(sum((x - mb) ** 2 for x in b) / (len(b) - 1))
-        noise = sd / mb if mb else 0.0
-        _decide(row, welch_greater(b, c), welch_greater(c, b), noise)
+        row = _row(metric, math.exp(mb), math.exp(mc))
+        noise = math.sqrt(sum((x - mb) ** 2 for x in b) / (len(b) - 1))  # per-run, as a CV
+        _decide(row, welch_greater(b, c), welch_greater(c, b), noise, MIN_EFFECT)
         rows.append(row)
     return rows
 
@@ -140,7 +144,8 @@ def _compare_bootstrap(base: Sample, cand: Sample, seed: int) -> list[dict[str, 
         p_value = (1 + np.count_nonzero(ratio <= 0)) / (BOOTSTRAP_SAMPLES + 1)
         p_lower = (1 + np.count_nonzero(ratio >= 0)) / (BOOTSTRAP_SAMPLES + 1)
         spread = float(np.nanstd(b_star[k]) / b_value) if b_value else 0.0
-        _decide(row, float(p_value), float(p_lower), max(spread, float(quarters[k])))
+        noise = max(spread, float(quarters[k]))
+        _decide(row, float(p_value), float(p_lower), noise, max(MIN_EFFECT, NOISE_FACTOR * noise))
         rows.append(row)
     return rows
 
