@@ -9,6 +9,8 @@ from perfenv.cli.cost.prices import PRICES_PATH, PriceTable, save_prices
 from perfenv.cli.cost.pricing_api import refresh_prices
 from perfenv.cli.cost.stacks import all_stack_files
 from perfenv.cli.errors import BadInput, InfraError
+from perfenv.cli.targets.aws.clients import boto_client
+from perfenv.cli.targets.aws.guards import check_account
 
 PRICING_REGION = "us-east-1"  # the Pricing API's endpoint; prices cover every region
 
@@ -35,6 +37,8 @@ def refresh_table(
     envs = [f.environment for f in all_stack_files(stacks_dir) if f.environment is not None]
     regions = set(old.regions) | {e.region for e in envs}
     types = {e.fleet.instance_type for e in envs} | {e.load_generator.instance_type for e in envs}
+    if client is None:
+        check_account(boto_client, PRICING_REGION)  # the allowlist on every AWS path
     api = client or pricing_client()
     try:
         table, notes = refresh_prices(api.get_products, old, regions=regions, instance_types=types)

@@ -257,8 +257,11 @@ def test_sigint_then_sigterm_during_the_suite_tears_down_and_exits_130(tmp_path:
     proc = _start_run("3.0.0", _suite(tmp_path, "long", "12s"), out, "--baseline", "none")
     try:
         manifest = _wait_status(out, "testing", proc)
+        deadline = time.monotonic() + 90  # Locust takes seconds to import on a busy machine
+        while not any("locust" in cmd for cmd in ours(proc.pid).values()):
+            assert proc.poll() is None and time.monotonic() < deadline, "no Locust process"
+            time.sleep(0.2)
         time.sleep(2)  # into the suite
-        assert any("locust" in cmd for cmd in ours(proc.pid).values())
         os.kill(proc.pid, signal.SIGINT)
         time.sleep(2)
         if proc.poll() is None:

@@ -53,6 +53,9 @@ def test_the_cost_report_on_aws_needs_an_allowed_account(
     result = runner.invoke(app, ["cost", "report", "--target", "aws"])
     assert result.exit_code == 2, result.output
     assert f"AWS account {MOTO_ACCOUNT} is not in PERFENV_AWS_ACCOUNTS" in result.stderr
+    refresh = runner.invoke(app, ["cost", "prices", "--refresh", "--target", "aws"])
+    assert refresh.exit_code == 2, refresh.output
+    assert f"AWS account {MOTO_ACCOUNT} is not in PERFENV_AWS_ACCOUNTS" in refresh.stderr
     monkeypatch.delenv("PERFENV_AWS_ACCOUNTS")
     unset = runner.invoke(app, ["cost", "report", "--target", "aws"])
     assert unset.exit_code == 2 and "PERFENV_AWS_ACCOUNTS: not set" in unset.stderr
