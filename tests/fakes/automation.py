@@ -43,6 +43,7 @@ class FakeStack:
     failures: dict[str, list[Exception]] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=lambda: {"service_url": "http://perf.example"})
 
     def _call(self, op: str) -> None:
         self.log.append(op)
@@ -63,7 +64,7 @@ class FakeStack:
 
     def up(self, **kwargs: Any) -> Any:
         self._call("up")
-        outputs = {"service_url": SimpleNamespace(value="http://perf.example", secret=False)}
+        outputs = self.outputs()
         summary = SimpleNamespace(resource_changes={"create": 41})
         return SimpleNamespace(outputs=outputs, summary=summary)
 
@@ -81,7 +82,7 @@ class FakeStack:
         self._call("cancel")
 
     def outputs(self) -> dict[str, Any]:
-        return {"service_url": SimpleNamespace(value="http://perf.example", secret=False)}
+        return {k: SimpleNamespace(value=v, secret=False) for k, v in self.values.items()}
 
 
 @dataclass
@@ -90,12 +91,13 @@ class FakeAutomation:
     stacks: dict[str, FakeStack] = field(default_factory=dict)
     work_dirs: list[Path] = field(default_factory=list)
     failures: dict[str, list[Exception]] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=lambda: {"service_url": "http://perf.example"})
 
     def stack(self, name: str, work_dir: Path, *, create: bool) -> FakeStack:
         self.work_dirs.append(work_dir)
         if create:
             self.log.append(f"create_stack {name}")
-            self.stacks[name] = FakeStack(name, self.log, self.failures)
+            self.stacks[name] = FakeStack(name, self.log, self.failures, values=self.outputs)
         else:
             self.log.append(f"select_stack {name}")
             if name not in self.stacks:

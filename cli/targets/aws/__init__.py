@@ -9,7 +9,8 @@ What was exercised: the sequence of Automation API calls, retries, refusals and 
 fake stacks and fake AWS clients (tests/cli/test_aws_target.py). Never against a real account.
 
 The package's modules: `automation` (the Automation API and the CLI's process group), `clients`,
-`retries` (backoff), `guards` (checks before creating), `tag_sweep`, and `target` (`AwsTarget`).
+`retries` (backoff), `guards` (checks before creating), `kube` (the cluster a run may use, and
+its Kubernetes leftovers), `tag_sweep`, and `target` (`AwsTarget`).
 """
 
 from __future__ import annotations

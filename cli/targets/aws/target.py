@@ -17,7 +17,7 @@ from perfenv.cli.errors import InfraError
 from perfenv.cli.project import home, stack_file
 from perfenv.cli.state.names import check_stack_name, inside
 from perfenv.cli.state.urls import redact_url
-from perfenv.cli.targets.aws import guards, locks, quotas, tag_sweep
+from perfenv.cli.targets.aws import guards, kube, locks, quotas, tag_sweep
 from perfenv.cli.targets.aws.automation import Automation, PulumiAutomation
 from perfenv.cli.targets.aws.clients import ClientFactory, boto_client
 from perfenv.cli.targets.aws.retries import T, retry
@@ -114,11 +114,13 @@ class AwsTarget:
     # the Target protocol ----------------------------------------------------------------------
 
     def preflight(self, config: StackFile, progress: Progress) -> str:
-        """Tools, the account (returned: the manifest records it) and the quotas (vCPUs, VPCs,
-        Elastic IPs, NAT gateways, load balancers)."""
+        """Tools, the account (returned: the manifest records it), the Kubernetes cluster
+        (explicit and allowed) and the quotas (vCPUs, VPCs, Elastic IPs, NAT gateways, load
+        balancers)."""
         self._prepare()
         region = _region(config)
         account = self.check_account(region)
+        kube.check(config)
         self.check_vcpu_quota(config, region, progress)
         return account
 
@@ -129,6 +131,8 @@ class AwsTarget:
         region = _region(config)
         work = self.work_dir(stack)
         (work / "region").write_text(region)
+        access = kube.check(config)
+        kube.save(work, access, {})  # before up: a failed up may leave a namespace too
         handle = self.automation.stack(stack, work, create=True)
         handle.set_all_config(self.config_map(config))
         for key, value in tags.items():
@@ -136,6 +140,7 @@ class AwsTarget:
         progress(f"{stack}: pulumi up (backend {redact_url(self.backend)})")
         result = self._retry("up", lambda: handle.up(on_output=_quiet(progress), color="never"))
         outputs = {key: getattr(out, "value", out) for key, out in result.outputs.items()}
+        kube.save(work, access, outputs)
         changes = getattr(result.summary, "resource_changes", None) or {}
         return UpResult(stack=stack, outputs=outputs, resources=int(sum(changes.values())))
 
@@ -212,7 +217,8 @@ class AwsTarget:
     def leftovers(self, stack: str) -> list[str]:
         self._guard(stack)
         found = tag_sweep.tagged(self.client, stack, self.region(stack))
-        return [f"{kind} {ident}" for kind, ident in found]
+        lines = [f"{kind} {ident}" for kind, ident in found]
+        return lines + kube.leftovers(self._run_dir(stack), stack)
 
     def telemetry(self, stack: str) -> TelemetryReader | None:
         from perfenv.cli.targets.aws.telemetry import CloudWatchTelemetry

@@ -20,6 +20,7 @@ from perfenv.cli.main import app
 from perfenv.cli.project import home
 from perfenv.cli.state.store import FileStore, open_store
 from perfenv.cli.targets.aws import AwsTarget
+from tests.fakes import kube
 from tests.fakes.automation import FakeAutomation, FakeClients
 from tests.fakes.target import FakeRunner, FakeSuite, FakeTarget
 
@@ -41,8 +42,9 @@ def _deps(target_factory: Any) -> lifecycle.Deps:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("PERFENV_AWS_ACCOUNTS", f"{ACCOUNT_A},{ACCOUNT_B}")
+    kube.allow(monkeypatch, tmp_path)  # the perf template's cluster, allowed; a fake kubectl
     with mock_aws():
         yield
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -12,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from perfenv.cli.targets.aws import AwsTarget
+from tests.fakes import kube
 from tests.fakes.automation import FakeAutomation
 
 STACK = "perf-1-4-2-abc123"
@@ -19,8 +21,9 @@ REGION = "eu-west-1"  # the perf template's
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("PERFENV_AWS_ACCOUNTS", "123456789012")
+    kube.allow(monkeypatch, tmp_path)  # the perf template's cluster, allowed; a fake kubectl
     with mock_aws():
         yield
 

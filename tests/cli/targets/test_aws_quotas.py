@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,6 +16,7 @@ from perfenv.cli.lifecycle import load_template, with_run
 from perfenv.cli.targets.aws import AwsTarget
 from perfenv.cli.targets.aws.quotas import check_quotas
 from perfenv.infra.config import StackFile
+from tests.fakes import kube
 from tests.fakes.automation import FakeAutomation, FakeClients
 
 REGION = "eu-west-1"
@@ -22,8 +24,9 @@ STACK = "perf-1-4-2-abc123"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("PERFENV_AWS_ACCOUNTS", "123456789012")
+    kube.allow(monkeypatch, tmp_path)  # the perf template's cluster, allowed; a fake kubectl
     with mock_aws():
         yield
 
@@ -33,10 +36,10 @@ def _moto(service: str, region: str) -> Any:
 
 
 def _dev() -> StackFile:
+    from perfenv.cli.project import stack_file
     from perfenv.infra.config import load_stack_file
-    from tests.conftest import STACKS_DIR
 
-    return load_stack_file(STACKS_DIR / "Pulumi.dev.yaml")  # NAT single: needs an EIP
+    return load_stack_file(stack_file("dev"))  # NAT single: needs an EIP
 
 
 def test_quotas_that_would_be_exceeded_are_exit_2_before_creation(aws: None) -> None:

@@ -34,14 +34,16 @@ from perfenv.cli.targets.aws import (
     _grouped_command_class,
 )
 from tests.conftest import STACKS_DIR
+from tests.fakes import kube
 from tests.fakes.automation import FakeAutomation, FakeClients, command_error, locked
 
 STACK = "perf-1-4-2-abc123"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("PERFENV_AWS_ACCOUNTS", "123456789012, 210987654321")
+    kube.allow(monkeypatch, tmp_path)  # the perf template's cluster, allowed; a fake kubectl
     with mock_aws():
         yield
 
