@@ -162,9 +162,7 @@ def test_a_stack_without_kubernetes_asks_no_cluster(
     template = load_template()
     assert template.environment is not None
     environment = template.environment.model_copy(
-        update={
-            "kubernetes": template.environment.kubernetes.model_copy(update={"enabled": False})
-        }
+        update={"kubernetes": template.environment.kubernetes.model_copy(update={"enabled": False})}
     )
     config = with_run(
         template.model_copy(update={"environment": environment}),
