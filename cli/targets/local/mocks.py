@@ -15,6 +15,7 @@ from typing import Any
 
 import pulumi
 
+from perfenv.cli.targets.local.invokes import INVOKES
 from perfenv.cli.targets.local.realize import Clients, Ctx, RealizeError, error_code, handler_for
 from perfenv.cli.targets.local.realize.base import ACCOUNT, random_hex
 from perfenv.cli.targets.local.state import ResourceRecord
@@ -166,119 +167,14 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         region, _ = self._scope(args.provider, args.args)
-        handler = _CALLS.get(args.token)
+        handler = INVOKES.get(args.token)
         if handler is None:
             print(
                 f"perfenv local: invoke {args.token} is not emulated; returning {{}}",
                 file=sys.stderr,
             )
             return {}, None
-        return handler(self, region, dict(args.args)), None
-
-
-def _availability_zones(mocks: EmulatorMocks, region: str, args: dict[str, Any]) -> dict[str, Any]:
-    zones = mocks.clients("ec2", region).describe_availability_zones()["AvailabilityZones"]
-    return {
-        "id": region,
-        "names": [z["ZoneName"] for z in zones],
-        "zoneIds": [z["ZoneId"] for z in zones],
-        "groupNames": sorted({z.get("GroupName", region) for z in zones}),
-        "region": region,
-    }
-
-
-def _region(mocks: EmulatorMocks, region: str, args: dict[str, Any]) -> dict[str, Any]:
-    name = args.get("name") or args.get("region") or region
-    return {
-        "id": name,
-        "name": name,
-        "region": name,
-        "endpoint": f"ec2.{name}.amazonaws.com",
-        "description": name,
-    }
-
-
-def _caller_identity(mocks: EmulatorMocks, region: str, args: dict[str, Any]) -> dict[str, Any]:
-    identity = mocks.clients("sts", region).get_caller_identity()
-    return {
-        "id": identity["Account"],
-        "accountId": identity["Account"],
-        "arn": identity["Arn"],
-        "userId": identity["UserId"],
-    }
-
-
-def _partition(mocks: EmulatorMocks, region: str, args: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": "aws",
-        "partition": "aws",
-        "dnsSuffix": "amazonaws.com",
-        "reverseDnsPrefix": "com.amazonaws",
-    }
-
-
-def _policy_document(mocks: EmulatorMocks, region: str, args: dict[str, Any]) -> dict[str, Any]:
-    """The JSON that `aws.iam.get_policy_document` renders from its statements."""
-
-    def one_or_many(values: list[Any]) -> Any:
-        return values[0] if len(values) == 1 else values
-
-    statements = []
-    for stmt in args.get("statements") or []:
-        out: dict[str, Any] = {}
-        if stmt.get("sid"):
-            out["Sid"] = stmt["sid"]
-        out["Effect"] = stmt.get("effect") or "Allow"
-        for key, field in (
-            ("actions", "Action"),
-            ("notActions", "NotAction"),
-            ("resources", "Resource"),
-            ("notResources", "NotResource"),
-        ):
-            if stmt.get(key):
-                out[field] = one_or_many(list(stmt[key]))
-        for key, field in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
-            if stmt.get(key):
-                out[field] = {p["type"]: one_or_many(list(p["identifiers"])) for p in stmt[key]}
-        conditions: dict[str, dict[str, Any]] = {}
-        for cond in stmt.get("conditions") or []:
-            conditions.setdefault(cond["test"], {})[cond["variable"]] = one_or_many(
-                list(cond["values"])
-            )
-        if conditions:
-            out["Condition"] = conditions
-        statements.append(out)
-    document = {"Version": args.get("version") or "2012-10-17", "Statement": statements}
-    text = json.dumps(document, indent=2)
-    return {"id": str(abs(hash(text))), "json": text, "minifiedJson": json.dumps(document)}
-
-
-def _ssm_parameter(mocks: EmulatorMocks, region: str, args: dict[str, Any]) -> dict[str, Any]:
-    """A parameter's value from the emulator (moto holds AWS's public AMI parameters)."""
-    name = str(args["name"])
-    parameter = mocks.clients("ssm", region).get_parameter(
-        Name=name, WithDecryption=bool(args.get("withDecryption", True))
-    )["Parameter"]
-    return {
-        "id": name,
-        "name": name,
-        "arn": parameter.get("ARN", ""),
-        "type": parameter.get("Type", "String"),
-        "value": parameter["Value"],
-        "insecureValue": parameter["Value"],
-        "version": parameter.get("Version", 1),
-        "withDecryption": bool(args.get("withDecryption", True)),
-    }
-
-
-_CALLS: dict[str, Callable[[EmulatorMocks, str, dict[str, Any]], dict[str, Any]]] = {
-    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
-    "aws:index/getRegion:getRegion": _region,
-    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
-    "aws:index/getPartition:getPartition": _partition,
-    "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
-    "aws:ssm/getParameter:getParameter": _ssm_parameter,
-}
+        return handler(self.clients, region, dict(args.args)), None
 
 
 def _not_implemented(exc: Exception) -> bool:
