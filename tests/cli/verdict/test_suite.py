@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,18 @@ def test_cli_exits_2_for_an_unparsable_budget(tmp_path: Path) -> None:
         f"perfenv: {path}: budgets[0]: threshold 'quick' in 'p95 < quick' is not a latency"
         " like 250ms or 1s"
     ]
+
+
+def test_the_release_suites_repeats_are_the_ones_the_readme_chose(repo: Path) -> None:
+    """ADR 0038: the README's "Power of the gate" names the release suite's `repeat:` and its
+    planned load; the suite must say the same."""
+    readme = (repo / "README.md").read_text()
+    section = readme[readme.index("### Power of the gate") :]
+    section = section[: section.index("\n### ")]
+    chosen = re.search(r"The release suite keeps `repeat: (\d+)`", section)
+    planned = re.search(r"plans (\d+) s of load instead of (\d+) s", section)
+    assert chosen and planned, "the README's power section names no repeat: and planned load"
+    suite = load_suite(repo / "suites" / "release.yaml")
+    assert suite.repeat == int(chosen.group(1))
+    assert planned_duration_s(suite) == int(planned.group(1))
+    assert planned_duration_s(suite, repeat=1) == int(planned.group(2))
