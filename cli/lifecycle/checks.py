@@ -253,6 +253,16 @@ def run_out_dir(out_dir: Path | None, stack: str) -> Path:
     return chosen
 
 
+def make_out_dir(out_dir: Path) -> Path:
+    """`out_dir`, made a directory (with its parents); exit 2 when it cannot be one (a file
+    there or above it, no permission), before anything depends on it."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"--out {out_dir}: cannot be a directory ({exc.strerror})") from None
+    return out_dir
+
+
 def load_template(path: Path | None = None) -> StackFile:
     """The perf template (default: the project's), refused if it is not an environment or prod."""
     path = path or perf_template()

@@ -31,7 +31,9 @@ class Teardown:
 
     @property
     def clean(self) -> bool:
-        return not (self.leftovers or self.error or self.refused or self.unrecorded)
+        """Destroyed with nothing left and everything recorded."""
+        failed = self.leftovers or self.error or self.refused or self.unrecorded
+        return not (failed or self.abandoned)
 
     @property
     def code(self) -> int:
@@ -133,6 +135,6 @@ def guarded_teardown(
                 writer.write(status="abandoned", pid=None, note="second SIGINT in teardown")
             except Exception as exc:  # noqa: BLE001 - the message below still says what to do
                 progress(f"{stack}: could not record the abandoned teardown ({_described(exc)})")
-    if not result.clean or result.abandoned:
+    if not result.clean:
         messages.append(teardown_message(stack, result, writer))
     return result

@@ -23,6 +23,7 @@ from perfenv.cli.lifecycle.checks import (
     check_ttl,
     cost_section,
     load_template,
+    make_out_dir,
     parse_ttl,
     record_cost,
     run_out_dir,
@@ -67,6 +68,7 @@ def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
     account = target.preflight(template, progress)
     check_ttl(ttl_s, planned_s, setup_margin_s(target.name))
     use.check_baseline(opts.baseline, suite, use.store(), target.name)
+    make_out_dir(out_dir)  # the last check: it creates the dir the manifest goes to
     lap("checks")
     opts = replace(opts, out_dir=out_dir)
     planned = _Planned(template, suite, ttl_s, stack, estimate, account)
@@ -218,7 +220,7 @@ class _Run:
         )
         report.leftovers = result.leftovers
         report.messages += messages
-        if failed and not result.clean:
+        if failed and not (result.clean or result.abandoned):
             report.messages.append(f"and the run itself failed (exit {report.exit_code})")
         return [result.code]
 

@@ -22,6 +22,7 @@ from perfenv.cli.engine import hosts
 from perfenv.cli.engine.hosts import Pins
 from perfenv.cli.errors import CHECK_FAILED, BadInput, worst
 from perfenv.cli.lifecycle import watch
+from perfenv.cli.lifecycle.checks import make_out_dir
 from perfenv.cli.lifecycle.scenario_runs import Span, Tick, now, run_scenarios
 from perfenv.cli.program.shape import url_shape
 from perfenv.cli.state import phases
@@ -147,7 +148,7 @@ def run_suite(
     fingerprint = (shape or {}).get("fingerprint")
     # A bad baseline fails before any load.
     found = find_baseline(store, mode, suite.name, target_kind, release, fingerprint)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out_dir)
     run_id, started_at = new_run_id(), now()
 
     plans = {s.name: suite.plan(s, base_url, workers=workers, pins=pins) for s in suite.scenarios}

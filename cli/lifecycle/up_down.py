@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from perfenv.cli.errors import INTERRUPTED, OK, BadInput, PerfenvError, worst
-from perfenv.cli.lifecycle.checks import load_template, parse_ttl, record_cost, ttl_estimate
+from perfenv.cli.lifecycle.checks import (
+    load_template,
+    make_out_dir,
+    parse_ttl,
+    record_cost,
+    run_out_dir,
+    ttl_estimate,
+)
 from perfenv.cli.lifecycle.cleanup import guarded_teardown
 from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.lifecycle.guards import not_production, require_intent
@@ -61,6 +68,8 @@ def up_release(
     use.check_policies(template, progress)
     target = use.target(target_name)
     account = target.preflight(template, progress)
+    if out_dir is not None:  # not another unfinished run's, and a directory
+        out_dir = make_out_dir(run_out_dir(out_dir, stack))
     policy = SignalPolicy()
     codes: list[int] = []
     messages: list[str] = []

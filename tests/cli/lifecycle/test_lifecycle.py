@@ -359,6 +359,23 @@ def test_a_second_sigint_abandons_teardown_and_down_manifest_finishes_it(tmp_pat
     assert _out_manifest(tmp_path / "out")["status"] == "done"
 
 
+@pytest.mark.parametrize("how", ["--stack", "--manifest"])
+def test_a_down_whose_teardown_is_abandoned_does_not_say_destroyed(
+    how: str, fake: FakeTarget, tmp_path: Path
+) -> None:
+    cli = _use(fake)
+    out = str(tmp_path / "out")
+    up = cli.invoke(["up", "--release", "2.0.0", "--out", out, "--format", "json"])
+    stack = json.loads(up.stdout)["stack"]
+    fake.on_destroy = _interrupt(times=2, then_sleep=0.5)
+    which = stack if how == "--stack" else str(tmp_path / "out" / "manifest.json")
+    down = cli.invoke(["down", how, which, "--format", "json"])
+    assert down.exit_code == 130, down.output
+    assert "teardown abandoned" in down.stderr
+    assert json.loads(down.stdout)["destroyed"] is False
+    assert open_store().get(f"runs/{stack}.json")["status"] == "abandoned"  # type: ignore[index]
+
+
 # --- down --manifest, up, stacks, reap ------------------------------------------------------
 
 

@@ -208,3 +208,33 @@ def test_an_out_dir_holding_an_unfinished_run_is_refused(tmp_path: Path) -> None
     again = runner.invoke(app, ["run", "--release", "1.0.0", "--out", str(out)], obj=deps)
     assert again.exit_code == 2 and "holds the manifest of run perf-1-0-0-" in again.stderr
     assert len(target.resources()) == 1  # nothing else created
+
+
+@pytest.mark.parametrize("command", ["run", "up"])
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_an_out_dir_that_cannot_be_a_directory_is_exit_2_before_anything(
+    command: str, where: str, tmp_path: Path
+) -> None:
+    target = FakeTarget()
+    deps = _deps(lambda name=None, **_: target)
+    (tmp_path / "taken").write_text("a file")
+    out = tmp_path / "taken" if where == "a file" else tmp_path / "taken" / "out"
+    result = runner.invoke(app, [command, "--release", "1.0.0", "--out", str(out)], obj=deps)
+    assert result.exit_code == 2, result.output
+    assert f"--out {out}: cannot be a directory" in result.stderr
+    assert "Traceback" not in result.output
+    assert target.resources() == {} and open_store().keys("runs/") == []  # nothing created
+    assert (tmp_path / "taken").read_text() == "a file"
+
+
+def test_up_refuses_an_out_dir_holding_an_unfinished_run(tmp_path: Path) -> None:
+    target = FakeTarget()
+    deps = _deps(lambda name=None, **_: target)
+    out = tmp_path / "out"
+    first = runner.invoke(app, ["up", "--release", "1.0.0", "--out", str(out)], obj=deps)
+    assert first.exit_code == 0, first.output
+    held = (out / "manifest.json").read_text()
+    again = runner.invoke(app, ["up", "--release", "1.0.1", "--out", str(out)], obj=deps)
+    assert again.exit_code == 2 and "holds the manifest of run perf-1-0-0-" in again.stderr
+    assert (out / "manifest.json").read_text() == held  # not overwritten
+    assert len(target.resources()) == 1  # nothing else created

@@ -541,3 +541,19 @@ def test_a_locustfile_suite_says_once_what_the_open_model_changes(
     said: list[str] = []
     run_suite(suite, "http://127.0.0.1:9", tmp_path / "o", repeat=2, progress=said.append)
     assert said.count(OPEN_MODEL_NOTE) == 1
+
+
+def test_an_out_dir_that_cannot_be_a_directory_is_exit_2_before_any_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(perfenv.cli.engine, "run_plan", _no_load, raising=False)
+    (tmp_path / "taken").write_text("a file")
+    args = ["test", "--url", "http://127.0.0.1:9", "--suite", str(_suite_file(tmp_path))]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "taken")])
+    assert result.exit_code == 2, result.output
+    assert f"--out {tmp_path / 'taken'}: cannot be a directory" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def _no_load(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("no load may be sent")
