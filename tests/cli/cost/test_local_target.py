@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -70,7 +71,10 @@ def test_report_on_the_local_target_lists_every_environment_as_declared(
     assert Decimal(rows["staging"]["actual_usd"]) == Decimal("1733.10")
     assert rows["staging"]["flag"].startswith("OVER BUDGET")
     assert rows["perf"]["actual_usd"].startswith("n/a: no spend tagged")
-    assert rows["dev"]["alarms"].endswith("OK")  # the dev stack's own alarms, found
+    # The dev stack's own alarms, found; each is OK once evaluated, INSUFFICIENT_DATA before
+    # (a new alarm's first state, as on AWS; on a busy machine the report can come first).
+    summary = rows["dev"]["alarms"].split(";")[0]
+    assert re.fullmatch(r"\d+ INSUFFICIENT_DATA(, \d+ OK)?|\d+ OK", summary), summary
     # nothing publishes EstimatedCharges locally: the emulator's evaluation may have moved the
     # billing alarm from OK to INSUFFICIENT_DATA by now
     state, _, rest = rows["dev"]["billing_alarm"].partition(" ")
