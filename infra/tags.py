@@ -7,6 +7,7 @@ leftovers check all agree with what the program puts on resources.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from perfenv.infra.config import RunConfig, StackFile
@@ -17,6 +18,8 @@ LABEL_PREFIX = "perfenv.io/"
 TAG_KEYS = ("project", "environment", "stack", "release", "owner", "team", "expires-at")
 UNASSIGNED_TEAM = "unassigned"  # a stack whose file names no team, run without PERFENV_TEAM
 _LABEL_VALUE_MAX = 63
+_TAG_VALUE_MAX = 256
+_TAG_VALUE_SIGNS = frozenset("_.:/=+-@")
 
 
 def tag_key(name: str) -> str:
@@ -27,6 +30,17 @@ def tag_key(name: str) -> str:
 def team_of(stack: StackFile) -> str:
     """Who pays for the stack: the run's team, else the stack file's, else unassigned."""
     return stack.run.team or stack.team or UNASSIGNED_TEAM
+
+
+def tag_value(value: str) -> str:
+    """An AWS tag value every service takes (IAM and ELB check what EC2 does not): letters,
+    digits and spaces of any script and `_ . : / = + - @`, at most 256; anything else is `_`.
+    A release or owner is shown as given in reports and manifests; its tag is this."""
+    kept = (
+        ch if unicodedata.category(ch)[0] in "LNZ" or ch in _TAG_VALUE_SIGNS else "_"
+        for ch in value
+    )
+    return "".join(kept)[:_TAG_VALUE_MAX]
 
 
 def label_value(value: str) -> str:
@@ -60,7 +74,7 @@ class Tags:
     @property
     def aws(self) -> dict[str, str]:
         """AWS tags (`perfenv:project`, ...); `perfenv:expires-at` only when the run expires."""
-        return {tag_key(k): v for k, v in self._values().items()}
+        return {tag_key(k): tag_value(v) for k, v in self._values().items()}
 
     @property
     def labels(self) -> dict[str, str]:

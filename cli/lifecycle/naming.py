@@ -19,7 +19,7 @@ from perfenv.cli.state.store import Store
 from perfenv.cli.state.urls import restore
 from perfenv.cli.targets.base import Target
 from perfenv.infra.config import RunConfig, StackFile
-from perfenv.infra.tags import team_of
+from perfenv.infra.tags import tag_value, team_of
 
 PROJECT = "perfenv"
 TAG = "perfenv:"
@@ -69,7 +69,7 @@ def run_tags(config: StackFile, stack: str, release: str, expires_at: str | None
         tags[f"{TAG}release"] = release
     if expires_at:
         tags[f"{TAG}expires-at"] = expires_at
-    return tags
+    return {key: tag_value(value) for key, value in tags.items()}
 
 
 def with_run(

@@ -148,6 +148,23 @@ def test_manifest_exists_before_anything_is_created(tmp_path: Path) -> None:
     assert seen["registry"]["expires_at"] and seen["registry"]["heartbeat"]
 
 
+def test_a_release_aws_would_not_take_as_a_tag_is_tagged_in_a_safe_form(
+    fake: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PERFENV_OWNER", "Jane <j@x>")
+    cli = _use(fake)
+    args = ["up", "--release", "fix#12!", "--out", str(tmp_path / "out"), "--format", "json"]
+    result = cli.invoke(args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["release"] == "fix#12!"  # shown as given
+    manifest = _out_manifest(tmp_path / "out")
+    assert manifest["release"] == "fix#12!"
+    assert manifest["tags"]["perfenv:release"] == "fix_12_"
+    assert manifest["tags"]["perfenv:owner"] == "Jane _j@x_"
+    assert fake._load()[manifest["stack"]]["tags"] == manifest["tags"]  # the stack's own
+    assert fake.configs[manifest["stack"]].run.release == "fix#12!"  # the program's Tags
+
+
 def test_run_passes_baseline_and_workers_to_the_suite(tmp_path: Path) -> None:
     cli = _use(FakeTarget())
     suite_runner = cli.runner
