@@ -6,6 +6,9 @@ The defaults are the real target, store, suite runner and checks. The command la
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,24 @@ def planned_duration_s(suite: Any) -> float:
     return float(planned_duration_s(suite))
 
 
+# Loaded by the release history (ruptures, with scipy) and report.html (matplotlib): a second
+# or more each, after the load, on the way to the verdict's files.
+REPORT_MODULES = ("ruptures", "matplotlib.figure", "matplotlib.backends.backend_svg")
+
+
+def warm_up() -> None:
+    """Load the REPORT_MODULES in a daemon thread: `perfenv run` calls this as the stack comes
+    up, while the CLI only waits on the target (never during the load, which it would slow).
+    Third-party modules only: nothing the CLI's own thread imports meanwhile."""
+
+    def load() -> None:
+        for name in REPORT_MODULES:
+            with contextlib.suppress(ImportError):  # the real import says what is missing
+                importlib.import_module(name)
+
+    threading.Thread(target=load, name="perfenv-warm-up", daemon=True).start()
+
+
 def run_suite(suite: Any, base_url: str, out_dir: Path, **kwargs: Any) -> Any:
     from perfenv.cli.lifecycle.testrun import run_suite
 
@@ -57,3 +78,4 @@ class Deps:
     check_cost: Callable[..., Any] = check_cost
     check_baseline: Callable[[str, Any, Store, str], None] = check_baseline
     wait_healthy: Callable[[str], None] = wait_healthy
+    warm_up: Callable[[], None] = warm_up

@@ -154,6 +154,7 @@ class _Run:
         opts, report, policy = self.opts, self.report, self.policy
         config = with_run(self.template, self.stack, opts.release, expires_at, self.account)
         try:
+            self.use.warm_up()  # the reports' imports, while this process waits on the target
             with policy.step("up"), phases.phase("up"):
                 up = self.target.up(self.stack, config, tags, self.progress)
             url = str(up.outputs.get("service_url") or "")
