@@ -6,6 +6,8 @@ import json
 import os
 import re
 import signal
+import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -60,6 +62,7 @@ def _deps(target: FakeTarget, suite_runner: FakeRunner, **changes: Any) -> lifec
         "check_cost": lambda config, suite, stack, **_: None,
         "check_baseline": lambda baseline, suite, store, target: None,
         "wait_healthy": lambda url: None,
+        "warm_up": lambda: None,
     }
     return lifecycle.Deps(**(base | changes))
 
@@ -110,6 +113,37 @@ def test_run_times_its_phases_in_the_record_and_on_stderr(cli: Cli, tmp_path: Pa
     args = ["run", "--release", "1.4.3", "--suite", "suites/smoke.yaml"]
     table = cli.invoke([*args, "--out", str(tmp_path / "out2")])
     assert table.exit_code == 0 and "stack" in table.stdout and "timings" not in table.stdout
+
+
+def test_run_warms_the_reports_imports_up_before_the_stack_comes_up(
+    fake: FakeTarget, tmp_path: Path
+) -> None:
+    seen: list[list[str]] = []
+    cli = _use(fake, warm_up=lambda: seen.append(list(fake.calls)))
+    assert cli.run(tmp_path / "out").exit_code == 0
+    assert seen == [[]]  # once, before `up`: the imports overlap the stack coming up
+
+
+def test_warm_up_imports_in_a_daemon_thread_and_skips_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from perfenv.cli.lifecycle import deps
+
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    monkeypatch.setattr(deps, "REPORT_MODULES", ("no_such_module_here", "colorsys"))
+    started: list[threading.Thread] = []
+
+    class Recorded(threading.Thread):
+        def start(self) -> None:
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(deps.threading, "Thread", Recorded)
+    deps.warm_up()
+    (thread,) = started
+    assert thread.daemon  # never holds up the CLI's exit
+    thread.join(timeout=10)
+    assert not thread.is_alive() and "colorsys" in sys.modules
 
 
 def test_run_tags_and_run_config(
