@@ -32,8 +32,8 @@ from pathlib import Path
 from perfenv.cli.engine import run_plan
 from perfenv.cli.targets.local import fleet
 from perfenv.cli.targets.local.controller.journal import cpu_seconds
+from perfenv.cli.verdict.histograms import merged
 from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec, ScenarioMeasurement
-from perfenv.cli.verdict.stats import merged
 from perfenv.examples.service.launch import running_service
 
 PATH = "/items"

@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from perfenv.cli.engine import run_plan
+from perfenv.cli.verdict.histograms import merged
 from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec
-from perfenv.cli.verdict.stats import latency_stats, merged
+from perfenv.cli.verdict.stats import latency_stats
 
 SIGMA = math.log(10) / 2.326  # p99 = 10 x median
 MEDIAN_S = 0.020

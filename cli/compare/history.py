@@ -24,9 +24,10 @@ import numpy as np
 from perfenv.cli.compare.releases import merge_runs, ordered_releases, stored_releases
 from perfenv.cli.state.results import stored_runs
 from perfenv.cli.state.store import Store
+from perfenv.cli.verdict.histograms import merged
 from perfenv.cli.verdict.measurement import ScenarioMeasurement, SummaryRun
 from perfenv.cli.verdict.results import runs_from_results
-from perfenv.cli.verdict.stats import latency_stats, merged, steady
+from perfenv.cli.verdict.stats import latency_stats, steady
 
 PENALTY = 4.0
 TREND_RELEASES = 5

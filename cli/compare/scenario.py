@@ -12,8 +12,9 @@ import numpy as np
 from perfenv.cli.compare.bootstrap import Binned, block_resample, quarter_noise
 from perfenv.cli.compare.stats import proportion_greater, welch_greater
 from perfenv.cli.verdict.budgets import PERCENTILES, value_text
+from perfenv.cli.verdict.histograms import merged
 from perfenv.cli.verdict.measurement import Run, ScenarioMeasurement, SummaryRun, Window
-from perfenv.cli.verdict.stats import latency_stats, merged
+from perfenv.cli.verdict.stats import latency_stats
 
 ALPHA = 0.05
 MIN_EFFECT = 0.05  # the practical minimum change that is a regression

@@ -22,7 +22,7 @@ from perfenv.cli.reports.markdown import (
 )
 from perfenv.cli.reports.svg import svg
 from perfenv.cli.verdict.capacity import capacity_lines
-from perfenv.cli.verdict.stats import merged
+from perfenv.cli.verdict.histograms import merged
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;

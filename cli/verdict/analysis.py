@@ -12,9 +12,10 @@ from typing import Any
 
 from perfenv.cli.verdict.budget_verdicts import judge_budgets
 from perfenv.cli.verdict.budgets import PASS, Budget
+from perfenv.cli.verdict.histograms import merged
 from perfenv.cli.verdict.measurement import ScenarioMeasurement, Stats
 from perfenv.cli.verdict.scenarios import SpikeScenario, StressScenario
-from perfenv.cli.verdict.stats import latency_stats, merged, steady, window_stats
+from perfenv.cli.verdict.stats import latency_stats, steady, window_stats
 
 
 def recovery_threshold_ms(budgets: Sequence[Budget], before: Stats) -> float | None:

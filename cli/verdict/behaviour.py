@@ -21,9 +21,10 @@ from typing import Any
 
 from perfenv.cli.verdict.analysis import recovery_threshold_ms
 from perfenv.cli.verdict.budgets import Budget
+from perfenv.cli.verdict.histograms import merged
 from perfenv.cli.verdict.measurement import ScenarioMeasurement, Window
 from perfenv.cli.verdict.scenarios import FailoverScenario, ScaleScenario
-from perfenv.cli.verdict.stats import latency_stats, merged, window_stats
+from perfenv.cli.verdict.stats import latency_stats, window_stats
 
 HOLD_S = 5  # a recovery counts once it has held this many seconds
 ERROR_RATE_RECOVERED = 0.01  # without an error_rate budget, "back" means at most 1% errors

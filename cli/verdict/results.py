@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from perfenv.cli.errors import BadInput
+from perfenv.cli.verdict.histograms import merged
 from perfenv.cli.verdict.judge import ScenarioVerdict, SuiteVerdict
 from perfenv.cli.verdict.measurement import (
     EndpointStats,
@@ -25,7 +26,7 @@ from perfenv.cli.verdict.measurement import (
     SummaryRun,
     Window,
 )
-from perfenv.cli.verdict.stats import latency_stats, merged
+from perfenv.cli.verdict.stats import latency_stats
 from perfenv.cli.verdict.suite import Suite
 
 SCHEMA_VERSION = "1.1"  # 1.1: the optional `server` section

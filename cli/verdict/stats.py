@@ -1,4 +1,5 @@
-"""Statistics of measurements: HdrHistogram helpers and the stats the budgets are judged on.
+"""Statistics of measurements: the stats the budgets are judged on (numpy), and the HdrHistogram
+helpers of `histograms.py` again, so producers need one import.
 
 Producers (engines, results, reports, compare) use these without importing the judge.
 """
@@ -12,29 +13,14 @@ import numpy as np
 from hdrh.histogram import HdrHistogram
 
 from perfenv.cli.verdict.budgets import PERCENTILES
+from perfenv.cli.verdict.histograms import merged
 from perfenv.cli.verdict.measurement import (
-    HIST_HIGHEST_US,
-    HIST_LOWEST_US,
-    HIST_SIGNIFICANT_DIGITS,
     Run,
     ScenarioMeasurement,
     Stats,
     SummaryRun,
     Window,
 )
-
-
-def new_histogram() -> HdrHistogram:
-    return HdrHistogram(HIST_LOWEST_US, HIST_HIGHEST_US, HIST_SIGNIFICANT_DIGITS)
-
-
-def merged(encoded: Iterable[str]) -> HdrHistogram:
-    """One histogram holding every encoded histogram in `encoded`."""
-    total = new_histogram()
-    for text in encoded:
-        if text:
-            total.add(HdrHistogram.decode(text))
-    return total
 
 
 def latency_stats(hist: HdrHistogram) -> Stats:

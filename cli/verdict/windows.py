@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
+from perfenv.cli.verdict.histograms import new_histogram
 from perfenv.cli.verdict.measurement import Window
-from perfenv.cli.verdict.stats import counts_stats, new_histogram
+from perfenv.cli.verdict.stats import counts_stats
 
 Sparse = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]  # bucket indices, their counts
 

@@ -12,7 +12,7 @@ from botocore.stub import ANY, Stubber
 
 from perfenv.cli.targets.aws.telemetry import CloudWatchTelemetry
 from perfenv.cli.targets.local.telemetry import JournalTelemetry
-from perfenv.cli.verdict.stats import new_histogram
+from perfenv.cli.verdict.histograms import new_histogram
 
 ALB = (
     "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/perf-lb/50dc6c495c0c9188"

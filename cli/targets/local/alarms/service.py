@@ -89,7 +89,7 @@ class JournalPercentiles:
                 del self.seconds[t]
 
     def series(self, stat: MetricStat, start: datetime, end: datetime) -> dict[datetime, float]:
-        from perfenv.cli.verdict.stats import merged
+        from perfenv.cli.verdict.histograms import merged
 
         if (stat.namespace, stat.name) != ("AWS/ApplicationELB", "TargetResponseTime"):
             raise Unsupported(f"{stat.name} {stat.stat}: no local source for this percentile")

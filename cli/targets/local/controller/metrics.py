@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from perfenv.cli.verdict.stats import merged
+from perfenv.cli.verdict.histograms import merged
 
 Datum = dict[str, Any]
 
