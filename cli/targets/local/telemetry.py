@@ -9,9 +9,11 @@ from typing import Any
 
 from perfenv.cli.targets.local.controller import journal
 from perfenv.cli.targets.telemetry import empty_point
-from perfenv.cli.verdict.stats import latency_stats, merged
+from perfenv.cli.verdict.histograms import merged
+from perfenv.cli.verdict.stats import latency_stats
 
 SETTLE_TIMEOUT_S = 5.0
+SETTLE_POLL_S = 0.05
 
 
 class JournalTelemetry:
@@ -24,7 +26,7 @@ class JournalTelemetry:
         while time.monotonic() < deadline:
             if journal.read(self.path, end, end + 3600):
                 return
-            time.sleep(0.2)
+            time.sleep(SETTLE_POLL_S)
 
     def read(self, start: float, end: float) -> dict[str, Any]:
         # From the first whole second of the window: the second it starts in may hold requests

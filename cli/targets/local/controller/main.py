@@ -36,6 +36,7 @@ from perfenv.cli.targets.local.state import ControllerState
 EMULATOR_LOST_S = 15.0
 STACK_CHECK_S = 2.0
 STARTING_TICK_S = 0.1
+SECOND_LAG_S = 0.02  # after a second's end, before asking the balancers for it
 PeriodHook = Callable[[int, int], None]  # (period start epoch, period seconds)
 
 
@@ -96,11 +97,10 @@ class Controller:
                 if now - last_ok > EMULATOR_LOST_S:
                     raise
             if now >= next_second:
-                next_second = now + 1.0
+                next_second = now + _to_next_second()
             # While starting, `up` waits on the first healthy targets: look again soon.
-            self.stopping.wait(
-                STARTING_TICK_S if self.state.status == "starting" else self.spec.tick_s
-            )
+            tick = STARTING_TICK_S if self.state.status == "starting" else self.spec.tick_s
+            self.stopping.wait(max(0.0, min(tick, next_second - time.monotonic())))
 
     def tick(self, every_second: bool = True) -> None:
         unhealthy = {
@@ -238,6 +238,12 @@ class Controller:
 
     def _save(self) -> None:
         state.save_controller(self.spec.stack, self.state)
+
+
+def _to_next_second() -> float:
+    """Seconds until just after the next wall-clock second: the balancers' seconds are journaled
+    as soon as they are over (a run's reader waits for the one holding its window's end)."""
+    return 1.0 - time.time() % 1.0 + SECOND_LAG_S
 
 
 def main(argv: list[str]) -> None:
