@@ -24,9 +24,10 @@ from perfenv.cli.engine.processes import STARTUP_S, Generator
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.project import home
 from perfenv.cli.verdict.abort import BudgetBreached
+from perfenv.cli.verdict.generators import GeneratorHosts
 from perfenv.cli.verdict.measurement import LoadPlan, ScenarioMeasurement, Window
 
-__all__ = ["run_plan", "stop_all"]
+__all__ = ["fail_on_error", "plan_json", "run_plan", "stop_all"]
 
 POLL_S = 0.1
 KEEP_ENV = "PERFENV_ENGINE_KEEP"  # set: keep the run's records and Locust logs for a look
@@ -61,9 +62,12 @@ def _check(plan: LoadPlan) -> None:
         raise BadInput(f"{where}: requests: no requests and no locustfile")
 
 
-def _plan_json(plan: LoadPlan) -> str:
+def plan_json(plan: LoadPlan, locustfile: str | None = None) -> str:
+    """The plan as the generator processes read it; `locustfile`: where they find it, if not
+    here."""
     data = dataclasses.asdict(plan)
-    data["locustfile"] = str(plan.locustfile.resolve()) if plan.locustfile else None
+    here = str(plan.locustfile.resolve()) if plan.locustfile else None
+    data["locustfile"] = locustfile if plan.locustfile and locustfile else here
     data["requests"] = [
         {**dataclasses.asdict(spec), "endpoint": spec.endpoint} for spec in plan.requests
     ]
@@ -83,13 +87,14 @@ def _read_records(path: Path, offset: int) -> tuple[list[wire.Record], int]:
     return [json.loads(line) for line in lines if line.strip()], offset + end
 
 
-def _fail(collector: Collector, generator: Generator, plan: LoadPlan) -> None:
+def fail_on_error(collector: Collector, logs: object) -> None:
+    """The generator's own error record as BadInput (the user's locustfile) or InfraError."""
     error = collector.error
     if error is None:
         return
     if error["kind"] == "locustfile":
-        raise BadInput(f"{plan.locustfile}: cannot load: {error['message']}")
-    raise InfraError(f"load generator failed: {error['message']} (logs: {generator.workdir})")
+        raise BadInput(f"{collector.plan.locustfile}: cannot load: {error['message']}")
+    raise InfraError(f"load generator failed: {error['message']} (logs: {logs})")
 
 
 def _collect(
@@ -107,7 +112,7 @@ def _collect(
             for window in collector.add(record):
                 if progress is not None:
                     progress(window)
-        _fail(collector, generator, plan)
+        fail_on_error(collector, generator.workdir)
         if collector.complete:
             break
         if collector.started and not was_started:
@@ -127,9 +132,16 @@ def _collect(
 
 
 def run_plan(
-    plan: LoadPlan, progress: Callable[[Window], None] | None = None
+    plan: LoadPlan,
+    progress: Callable[[Window], None] | None = None,
+    hosts: GeneratorHosts | None = None,
 ) -> ScenarioMeasurement:
     """Run one scenario's schedule in Locust processes; `progress` gets each completed second.
+
+    `hosts`: the stack's load generator instances, one Locust worker each (`plan.workers` of
+    them). Their processes run here, named after the instances, unless the instances are
+    remote: then the plan goes to them (`perfenv.cli.engine.remote`) and their records come
+    back the same way; either way the records merge here, the same way.
 
     Raises BadInput for a missing or unloadable locustfile, InfraError when the generator
     processes cannot start or die. The processes are stopped however this returns (also on
@@ -137,14 +149,26 @@ def run_plan(
     and the exception carries what was measured until then.
     """
     _check(plan)
+    names: tuple[str, ...] = ()
+    if hosts is not None:
+        if len(hosts.workers) != plan.workers:
+            raise InfraError(
+                f"the load generator has {len(hosts.workers)} worker instances in service; "
+                f"the plan needs {plan.workers}"
+            )
+        names = hosts.workers
+        if hosts.remote is not None:
+            from perfenv.cli.engine.remote import run_remote
+
+            return run_remote(plan, hosts.master, names, hosts.remote, progress)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", plan.scenario)[:40]
     workdir = home() / "engine" / f"{slug}-{os.getpid()}-{time.time_ns()}"
     workdir.mkdir(parents=True)
-    generator = Generator(plan, workdir)
-    generator.plan_file.write_text(_plan_json(plan))
+    generator = Generator(plan, workdir, names)
+    generator.plan_file.write_text(plan_json(plan))
     _RUNNING.add(generator)
     keep = bool(os.environ.get(KEEP_ENV))
-    collector = Collector(plan=plan, drivers=max(1, plan.workers))
+    collector = Collector(plan=plan, drivers=max(1, plan.workers), names=names)
     try:
         generator.start()
         _collect(collector, generator, progress)

@@ -20,6 +20,7 @@ from perfenv.cli.verdict.measurement import (
     HIST_SIGNIFICANT_DIGITS,
     EndpointStats,
     GeneratorHealth,
+    InstanceHealth,
     LoadPlan,
     ScenarioMeasurement,
     Window,
@@ -62,6 +63,7 @@ class Collector:
 
     plan: LoadPlan
     drivers: int
+    names: tuple[str, ...] = ()  # the drivers' load generator instances, by share index
     windows: list[Window] = field(default_factory=list)
     errors_by_kind: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
@@ -72,6 +74,7 @@ class Collector:
     _cpu: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     _loop_lag: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     _totals: _Totals = field(default_factory=_Totals)
+    _sent: Counter[int] = field(default_factory=Counter)  # per driver
 
     @property
     def started(self) -> bool:
@@ -111,6 +114,7 @@ class Collector:
                 histogram=merge_histograms([p["hist"] for p in parts]),
             )
             for part in parts:
+                self._sent[part["proc"]] += part["sent"]
                 self.errors_by_kind.update(part["kinds"])
                 self.statuses.update(part.get("codes") or {})
                 self._totals.late += part["late"]
@@ -161,7 +165,14 @@ class Collector:
         cpu, stalled_s = self.cpu_max_percent(), self.loop_stalled_s()
         behind = totals.late + totals.dropped
         causes = []
-        if cpu >= CPU_SATURATED_PERCENT:
+        instances = self.instances()
+        saturated = [i for i in instances if not i.valid]
+        if saturated:  # judged per instance: one saturated worker invalidates the run
+            causes += [
+                f"generator CPU saturated at {i.cpu_max_percent:.0f}% on {i.instance}"
+                for i in saturated
+            ]
+        if cpu >= CPU_SATURATED_PERCENT and not saturated:
             causes.append(f"generator CPU saturated at {cpu:.0f}%")
         if stalled_s >= STALLED_FRACTION * self.plan.duration_s:
             causes.append(
@@ -186,7 +197,23 @@ class Collector:
             max_send_lag_ms=round(totals.max_lag_ms, 1),
             target_saturated_s=totals.saturated_s,
             cpu_seconds=round(sum(d.get("cpu_s", 0.0) for d in self._done.values()), 3),
+            instances=tuple(instances),
         )
+
+    def instances(self) -> list[InstanceHealth]:
+        """Each named driver's instance: what it sent, its sustained CPU, whether it kept up."""
+        out = []
+        for share, name in enumerate(self.names):
+            cpu = _sustained(self._cpu.get(share, []))
+            out.append(
+                InstanceHealth(
+                    instance=name,
+                    sent=self._sent[share],
+                    cpu_max_percent=round(cpu, 1),
+                    valid=cpu < CPU_SATURATED_PERCENT,
+                )
+            )
+        return out
 
     def measurement(self) -> ScenarioMeasurement:
         first = min(self._starts.values(), default=0.0)

@@ -35,6 +35,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def locust_args(
+    plan: LoadPlan, role: str, *, port: int = 0, master_host: str = "127.0.0.1"
+) -> list[str]:
+    """Locust's arguments for one process of a run: `single`, `master` (listening on
+    `master_host`:`port`) or `worker` (connecting there). The same on this machine and on the
+    load generator's instances."""
+    if role == "worker":
+        return ["--worker", "--master-host", master_host, "--master-port", str(port)]
+    safety = round(plan.duration_s + 2 * plan.timeout_s + 30)
+    common = ["--headless", "--only-summary", "--exit-code-on-error", "0"]
+    common += ["--run-time", f"{safety}s"]
+    if role == "single":
+        return [*common, "-u", "1", "-r", "1"]
+    n = str(plan.workers)
+    master = ["--master", "--master-bind-host", master_host, "--master-bind-port", str(port)]
+    master += ["--expect-workers", n, "--expect-workers-max-wait", str(round(STARTUP_S))]
+    return [*common, *master, "-u", n, "-r", n]
+
+
 def _child_env(plan_file: Path, out_file: Path, role: str) -> dict[str, str]:
     # LOCUST_* settings of the caller's shell would change what Locust runs.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
@@ -46,10 +65,11 @@ def _child_env(plan_file: Path, out_file: Path, role: str) -> dict[str, str]:
 
 
 class Generator:
-    """The Locust processes of one run, their logs and output under `workdir`."""
+    """The Locust processes of one run, their logs and output under `workdir`; `names`: the
+    load generator instances the workers stand for (their logs are named after them)."""
 
-    def __init__(self, plan: LoadPlan, workdir: Path) -> None:
-        self.plan = plan
+    def __init__(self, plan: LoadPlan, workdir: Path, names: tuple[str, ...] = ()) -> None:
+        self.plan, self.names = plan, names
         self.workdir = workdir
         self.plan_file = workdir / "plan.json"
         self.out_file = workdir / "records.jsonl"
@@ -74,19 +94,14 @@ class Generator:
 
     def start(self) -> None:
         plan = self.plan
-        safety = round(plan.duration_s + 2 * plan.timeout_s + 30)
-        common = ["--headless", "--only-summary", "--exit-code-on-error", "0"]
-        common += ["--run-time", f"{safety}s"]
         if plan.workers == 0:
-            self._spawn("locust", "single", [*common, "-u", "1", "-r", "1"])
+            self._spawn("locust", "single", locust_args(plan, "single"))
             return
-        port, n = _free_port(), str(plan.workers)
-        master = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
-        master += ["--expect-workers", n, "--expect-workers-max-wait", str(round(STARTUP_S))]
-        self._spawn("master", "master", [*common, *master, "-u", n, "-r", n])
+        port = _free_port()
+        self._spawn("master", "master", locust_args(plan, "master", port=port))
         for index in range(plan.workers):
-            worker = ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-            self._spawn(f"worker-{index}", "worker", worker)
+            name = f"worker-{index}" + (f"-{self.names[index]}" if self.names else "")
+            self._spawn(name, "worker", locust_args(plan, "worker", port=port))
 
     def running(self) -> bool:
         """Whether every process still runs (none may end before the plan is done)."""

@@ -1,4 +1,6 @@
-"""A run's names and tags: the stack name, its owner, the `perfenv:*` tags, its backend."""
+"""A run's names and tags (the stack name, its owner, the `perfenv:*` tags, its backend) and the
+config its stack is made from (the template with the run's section and its load generator's
+size)."""
 
 from __future__ import annotations
 
@@ -78,17 +80,34 @@ def with_run(
     release: str,
     expires_at: str | None,
     account: str | None = None,
+    state_url: str | None = None,
 ) -> StackFile:
     """The template as `stack`'s config, with its `perfenv:run` section (the account its
-    providers may act in, when the target named one)."""
+    providers may act in, when the target named one; the state store its load generator
+    exchanges plans and results through)."""
     run = RunConfig(
         release=release,
         owner=owner(),
         team=team(config),
         expires_at=expires_at,
         account=account,
+        state_url=state_url,
     )
     return config.model_copy(update={"stack": stack, "run": run})
+
+
+def sized_generator(config: StackFile, peak_rate: float, workers: int | None) -> StackFile:
+    """The template with its load generator sized for the run: `--workers`, else enough
+    workers for the suite's busiest second (`load_generator.workers_for`)."""
+    env = config.environment
+    if env is None:
+        return config
+    generator = env.load_generator
+    count = generator.workers_for(peak_rate) if workers is None else workers
+    sized = env.model_copy(
+        update={"load_generator": generator.model_copy(update={"workers": count})}
+    )
+    return config.model_copy(update={"environment": sized})
 
 
 def backend_of(target: Target) -> str:

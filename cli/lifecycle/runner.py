@@ -31,7 +31,13 @@ from perfenv.cli.lifecycle.checks import (
 )
 from perfenv.cli.lifecycle.cleanup import guarded_teardown
 from perfenv.cli.lifecycle.deps import Deps
-from perfenv.cli.lifecycle.naming import backend_of, new_stack_name, run_tags, with_run
+from perfenv.cli.lifecycle.naming import (
+    backend_of,
+    new_stack_name,
+    run_tags,
+    sized_generator,
+    with_run,
+)
 from perfenv.cli.lifecycle.run_report import RunOptions, RunReport
 from perfenv.cli.program.shape import environment_shape
 from perfenv.cli.state import phases
@@ -59,9 +65,11 @@ def run(opts: RunOptions, progress: Progress, use: Deps) -> RunReport:
     planned_s = use.planned_duration_s(suite)
     stack = new_stack_name(opts.release)
     out_dir = run_out_dir(opts.out_dir, stack)
-    estimate = use.check_cost(
-        template, suite, stack=stack, cap_usd=opts.max_cost, workers=opts.workers
-    )
+    from perfenv.cli.cost.cap import peak_rate
+
+    template = sized_generator(template, peak_rate(suite), opts.workers)
+    workers = template.environment.load_generator.workers if template.environment else None
+    estimate = use.check_cost(template, suite, stack=stack, cap_usd=opts.max_cost, workers=workers)
     use.check_parity(template)
     use.check_policies(template, progress)
     target = use.target(opts.target)
@@ -152,7 +160,10 @@ class _Run:
     def _steps(self, tags: dict[str, str], expires_at: str | None) -> bool:
         """Up, health, suite; sets the run's own exit code. False if nothing was created."""
         opts, report, policy = self.opts, self.report, self.policy
-        config = with_run(self.template, self.stack, opts.release, expires_at, self.account)
+        state_url = self.writer.manifest.state_url
+        config = with_run(
+            self.template, self.stack, opts.release, expires_at, self.account, state_url
+        )
         try:
             self.use.warm_up()  # the reports' imports, while this process waits on the target
             with policy.step("up"), phases.phase("up"):
@@ -168,13 +179,15 @@ class _Run:
             assert config.environment is not None
             with policy.step("health"), phases.phase("health"):
                 self.use.wait_healthy(url.rstrip("/") + config.environment.app.health_path)
+            hosts = self.target.generator(self.stack)  # the plans go to its instances
             with policy.step("suite"), phases.phase("suite"):
                 outcome = self.use.run_suite(
                     self.suite,
                     url,
                     self.out_dir,
                     release=opts.release,
-                    workers=opts.workers or 0,
+                    workers=len(hosts.workers) if hosts else opts.workers or 0,
+                    generator=hosts,
                     baseline=opts.baseline,
                     target_kind=self.target.name,
                     shape=environment_shape(config.environment),

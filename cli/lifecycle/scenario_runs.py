@@ -18,6 +18,7 @@ from pathlib import Path
 from perfenv.cli.errors import InvalidMeasurement
 from perfenv.cli.lifecycle import watch
 from perfenv.cli.verdict.abort import AbortWatch, Breach, BudgetBreached
+from perfenv.cli.verdict.generators import GeneratorHosts
 from perfenv.cli.verdict.measurement import (
     GeneratorHealth,
     LoadPlan,
@@ -79,7 +80,12 @@ def _unmeasured(plan: LoadPlan, reason: str) -> ScenarioMeasurement:
 
 
 def _measure(
-    suite: Suite, plan: LoadPlan, out_dir: Path, attempt: int, on_window: Callable[[Window], None]
+    suite: Suite,
+    plan: LoadPlan,
+    out_dir: Path,
+    attempt: int,
+    on_window: Callable[[Window], None],
+    hosts: GeneratorHosts | None,
 ) -> list[Run]:
     try:
         if suite.engine == "command":
@@ -88,7 +94,7 @@ def _measure(
             return run_command(suite, plan, out_dir / "command", attempt=attempt)
         from perfenv.cli.engine import run_plan  # the load engine: Locust in its own processes
 
-        return [run_plan(plan, on_window)]
+        return [run_plan(plan, on_window, hosts)]
     except InvalidMeasurement as exc:
         # Still judged and reported: an invalid scenario, with the reason, never a pass.
         return [_unmeasured(plan, str(exc))]
@@ -103,8 +109,10 @@ def run_scenarios(
     watching: watch.Watch,
     say: Callable[[str], None],
     tick: Callable[[Tick], None] | None = None,
+    hosts: GeneratorHosts | None = None,
 ) -> Measured:
-    """Every scenario's runs, by name, until the end or a breached abort budget."""
+    """Every scenario's runs, by name, until the end or a breached abort budget; `hosts`: the
+    load generator instances the Locust engine runs the plans on."""
     runs: dict[str, list[Run]] = {}
     spans: list[Span] = []
     for scenario, attempt, of in order(suite.scenarios, repeat):
@@ -136,7 +144,7 @@ def run_scenarios(
         begun = time.time()
         breach = None
         try:
-            measured = _measure(suite, plan, out_dir, attempt, on_window)
+            measured = _measure(suite, plan, out_dir, attempt, on_window, hosts)
         except BudgetBreached as stop:
             breach = stop.breach
             measured = [

@@ -32,6 +32,7 @@ from perfenv.cli.state.urls import redact_url
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.cli.verdict.capacity import MAX_TOO_LOW, capacity_lines, capacity_model, gate_failed
+from perfenv.cli.verdict.generators import GeneratorHosts
 from perfenv.cli.verdict.judge import exit_code, judge_suite
 from perfenv.cli.verdict.results import build_results, server_section, write_results
 from perfenv.cli.verdict.suite import Suite, load_suite, planned_duration_s
@@ -117,6 +118,7 @@ def run_suite(
     server: TelemetryReader | None = None,
     environment: EnvironmentConfig | None = None,
     background_reports: bool = False,
+    generator: GeneratorHosts | None = None,
 ) -> SuiteOutcome:
     """Run the suite against `base_url` (its steady scenarios `repeat` times, default the
     suite's `repeat:`); judge, compare, report, store.
@@ -129,7 +131,8 @@ def run_suite(
     config, for the capacity model (and its gate) from a stress scenario. `background_reports`:
     the results are judged and stored before this returns; the four files (with the release
     history they show) are written in a thread (the outcome's `reports`), so that the caller
-    can tear down meanwhile."""
+    can tear down meanwhile. `generator`: the stack's load generator instances, one Locust
+    worker each (`workers` must be their number)."""
     say = progress or (lambda _message: None)
     if release is not None:
         check_release(release)
@@ -154,10 +157,22 @@ def run_suite(
     plans = {s.name: suite.plan(s, base_url, workers=workers, pins=pins) for s in suite.scenarios}
     if suite.locustfile is not None:
         say(OPEN_MODEL_NOTE)
+    if generator is not None:
+        say(
+            f"load generator: master {generator.master}, {len(generator.workers)} worker "
+            f"instances ({', '.join(generator.workers)})"
+        )
     watching = watch.Watch(probe, say)
     lap = phases.laps()
     measured = run_scenarios(
-        suite, plans, out_dir, repeat=repeat, watching=watching, say=say, tick=tick
+        suite,
+        plans,
+        out_dir,
+        repeat=repeat,
+        watching=watching,
+        say=say,
+        tick=tick,
+        hosts=generator,
     )
     lap("suite/measure")
     runs = measured.runs

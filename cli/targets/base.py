@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
+from perfenv.cli.verdict.generators import GeneratorHosts
 from perfenv.infra.config import StackFile
 
 Progress = Callable[[str], None]  # one human-readable step, for stderr
@@ -69,5 +70,10 @@ class Target(Protocol):
 
     def probe(self, stack: str) -> Probe | None:
         """A watch on `stack`'s environment during a scenario (scale, failover, alarms); None if
+        it has none."""
+        ...
+
+    def generator(self, stack: str) -> GeneratorHosts | None:
+        """`stack`'s load generator instances in service (a run's plans go to them); None if
         it has none."""
         ...

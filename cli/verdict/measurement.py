@@ -80,6 +80,16 @@ class EndpointStats:
 
 
 @dataclass(frozen=True, kw_only=True)
+class InstanceHealth:
+    """One load generator instance's share of a distributed run (its Locust worker)."""
+
+    instance: str  # its instance id
+    sent: int = 0
+    cpu_max_percent: float = 0.0  # sustained, of one core
+    valid: bool = True  # whether this instance delivered its share (saturation: not)
+
+
+@dataclass(frozen=True, kw_only=True)
 class GeneratorHealth:
     """Whether the generator itself delivered the plan (docs/design.md#suites-and-measurement)."""
 
@@ -91,6 +101,7 @@ class GeneratorHealth:
     max_send_lag_ms: float = 0.0  # worst lateness of a send behind its schedule
     target_saturated_s: int = 0  # seconds where all connections were busy waiting on the target
     cpu_seconds: float = 0.0  # CPU time of the generator processes over the schedule (no start-up)
+    instances: tuple[InstanceHealth, ...] = ()  # per load generator instance, when run on them
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,7 @@ from perfenv.cli.verdict.judge import ScenarioVerdict, SuiteVerdict
 from perfenv.cli.verdict.measurement import (
     EndpointStats,
     GeneratorHealth,
+    InstanceHealth,
     LoadPlan,
     Run,
     ScenarioMeasurement,
@@ -79,6 +80,10 @@ def _window(window: Window) -> dict[str, Any]:
     }
 
 
+def _health(generator: GeneratorHealth) -> dict[str, Any]:
+    return {**asdict(generator), "instances": [asdict(i) for i in generator.instances]}
+
+
 def run_record(run: Run) -> dict[str, Any]:
     if isinstance(run, SummaryRun):
         return {
@@ -87,14 +92,14 @@ def run_record(run: Run) -> dict[str, Any]:
             "started_at": run.started_at,
             "planned": run.planned,
             "summary": dict(run.stats),
-            "generator": asdict(run.generator),
+            "generator": _health(run.generator),
         }
     return {
         "source": "histogram",
         "engine": run.engine,
         "started_at": run.started_at,
         "warmup_s": run.warmup_s,
-        "generator": asdict(run.generator),
+        "generator": _health(run.generator),
         "errors_by_kind": dict(run.errors_by_kind),
         "statuses": dict(run.statuses),
         **({"aborted": run.aborted} if run.aborted else {}),
@@ -229,7 +234,9 @@ def schema_errors(doc: dict[str, Any]) -> list[str]:
 
 def _generator(data: dict[str, Any]) -> GeneratorHealth:
     fields = GeneratorHealth.__dataclass_fields__
-    return GeneratorHealth(**{k: v for k, v in data.items() if k in fields})
+    known = {k: v for k, v in data.items() if k in fields}
+    known["instances"] = tuple(InstanceHealth(**i) for i in known.get("instances", ()))
+    return GeneratorHealth(**known)
 
 
 def measurement_from_record(scenario: str, record: dict[str, Any]) -> Run:

@@ -366,7 +366,7 @@ urls = st.one_of(
 def test_urls(world: Callable[[], Project], tally: Tally) -> None:
     from tests.cli.synthetic import measurement
 
-    def run_plan(plan: Any, progress: Any = None) -> Any:
+    def run_plan(plan: Any, progress: Any = None, hosts: Any = None) -> Any:
         return measurement(plan.scenario, plan.rates, warmup_s=plan.warmup_s)
 
     @FUZZ

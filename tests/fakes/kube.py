@@ -2,8 +2,10 @@
 
 `allow(monkeypatch, tmp_path)` copies the stacks with `kubernetes.context: perf-ci` into a temp
 dir (`PERFENV_STACKS_DIR`), writes a kubeconfig (`PERFENV_KUBECONFIG`), lists the context in
-`PERFENV_KUBE_CONTEXTS` and puts the fake `kubectl` first on PATH. The fake logs each call's
-arguments (JSON, one line each, to `<bin>/kubectl.log`) and answers `get` with the items in
+`PERFENV_KUBE_CONTEXTS` and puts the fake `kubectl` first on PATH. Unless `generator`, the
+copies' load generator has no workers (a run with workers needs its state store in S3). The
+fake logs each call's arguments (JSON, one line each, to `<bin>/kubectl.log`) and answers `get`
+with the items in
 `<bin>/items.json` (a list; empty unless a test writes it), filtered as asked: by name for
 `get namespace NAME`, by the stack label for `-l perfenv.io/stack=...`. `<bin>/fail` makes it
 exit 1 with that file's text on stderr.
@@ -73,7 +75,9 @@ def item(kind: str, name: str, stack: str, namespace: str | None = None) -> dict
     return {"kind": kind, "metadata": meta, "status": {"phase": "Active"}}
 
 
-def allow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeCluster:
+def allow(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, generator: bool = False
+) -> FakeCluster:
     stacks = tmp_path / "kube-stacks"
     stacks.mkdir()
     for source in STACKS_DIR.glob("Pulumi.*.yaml"):
@@ -81,6 +85,8 @@ def allow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeCluster:
         environment = data["config"].get("perfenv:environment")
         if environment and environment.get("kubernetes", {}).get("enabled", True):
             environment["kubernetes"]["context"] = CONTEXT
+        if environment and not generator:  # no instances to hand a plan to through S3
+            environment.get("load_generator", {})["workers"] = 0
         (stacks / source.name).write_text(yaml.safe_dump(data, sort_keys=False))
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")

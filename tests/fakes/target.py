@@ -113,6 +113,9 @@ class FakeTarget:
     def probe(self, stack: str) -> Any:
         return None
 
+    def generator(self, stack: str) -> Any:
+        return None
+
     def leftovers(self, stack: str) -> list[str]:
         self.calls.append(f"leftovers {stack}")
         left: list[str] = self._load().get(stack, {}).get("resources", [])
@@ -133,6 +136,7 @@ class FakeSuite:
     name: str = "fake"
     max_cost_usd: float | None = None
     planned_s: float = 60.0
+    scenarios: tuple[Any, ...] = ()  # no load planned: the load generator keeps its own size
 
 
 @dataclass

@@ -17,13 +17,14 @@ from perfenv.cli.errors import InfraError
 from perfenv.cli.project import home, stack_file
 from perfenv.cli.state.names import check_stack_name, inside
 from perfenv.cli.state.urls import redact_url
-from perfenv.cli.targets.aws import guards, kube, locks, quotas, tag_sweep
+from perfenv.cli.targets.aws import during_run, guards, kube, locks, quotas, tag_sweep
 from perfenv.cli.targets.aws.automation import Automation, PulumiAutomation
 from perfenv.cli.targets.aws.clients import ClientFactory, boto_client
 from perfenv.cli.targets.aws.retries import T, retry
 from perfenv.cli.targets.base import Progress, StackInfo, UpResult
-from perfenv.cli.targets.probe import Probe, stack_alarms, stack_groups
+from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
+from perfenv.cli.verdict.generators import GeneratorHosts
 from perfenv.infra.config import StackFile
 
 EXPIRES_TAG = "perfenv:expires-at"
@@ -128,9 +129,11 @@ class AwsTarget:
         self, stack: str, config: StackFile, tags: dict[str, str], progress: Progress
     ) -> UpResult:
         self.preflight(config, progress)  # also when called without the lifecycle's checks
+        exchange = during_run.check_exchange(config, stack)
         region = _region(config)
         work = self.work_dir(stack)
         (work / "region").write_text(region)
+        (work / during_run.EXCHANGE).write_text(exchange)
         access = kube.check(config)
         kube.save(work, access, {})  # before up: a failed up may leave a namespace too
         handle = self.automation.stack(stack, work, create=True)
@@ -221,14 +224,13 @@ class AwsTarget:
         return lines + kube.leftovers(self._run_dir(stack), stack)
 
     def telemetry(self, stack: str) -> TelemetryReader | None:
-        from perfenv.cli.targets.aws.telemetry import CloudWatchTelemetry
+        return during_run.telemetry(self, stack)
 
-        outputs = self.outputs(stack)
-        alb, asg = outputs.get("alb_arn"), outputs.get("asg_name")
-        if not alb or not asg:
-            return None
-        region = self.region(stack)
-        return CloudWatchTelemetry(self.client, region, str(alb), str(asg))
+    def probe(self, stack: str) -> Probe:
+        return during_run.probe(self, stack)
+
+    def generator(self, stack: str) -> GeneratorHosts | None:
+        return during_run.generator(self, stack)
 
     def remove(self, stack: str) -> None:
         self._guard(stack)
@@ -247,21 +249,6 @@ class AwsTarget:
             sleep=self.sleep,
             base_delay_s=self.base_delay_s,
         )
-
-    def probe(self, stack: str) -> Probe:
-        """The stack's environment watched during a scenario; a failover loses an instance with
-        `ec2 terminate-instances` (an abrupt loss: the Auto Scaling API would drain it first)."""
-        region = self.region(stack)
-        self.check_account(region)  # the allowlist, and the account the run recorded
-
-        def clients(service: str) -> Any:
-            return self.client(service, region)
-
-        def lose(instance_id: str) -> None:
-            clients("ec2").terminate_instances(InstanceIds=[instance_id])
-
-        groups = stack_groups(clients, stack)
-        return Probe(clients, groups, lose, stack_alarms(clients, stack, groups))
 
     def _retry(self, what: str, op: Callable[[], T]) -> T:
         return retry(

@@ -16,12 +16,14 @@ from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.project import root
 from perfenv.cli.state import phases
 from perfenv.cli.targets.base import Progress, StackInfo, UpResult
+from perfenv.cli.targets.generator import generator_hosts
 from perfenv.cli.targets.local import emulator, fleet, state
-from perfenv.cli.targets.local.controller.spec import spec_for
+from perfenv.cli.targets.local.controller.spec import GROUP_TYPE, spec_for
 from perfenv.cli.targets.local.deletion import delete_all
 from perfenv.cli.targets.local.state import StackState
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
+from perfenv.cli.verdict.generators import GeneratorHosts
 from perfenv.infra.config import StackFile
 from perfenv.infra.project import PROJECT_ENV
 
@@ -236,6 +238,19 @@ class LocalTarget:
         from perfenv.cli.targets.local.probe import local_probe
 
         return local_probe(stack)
+
+    def generator(self, stack: str) -> GeneratorHosts | None:
+        """The emulator's load generator instances; their Locust processes run here."""
+        from perfenv.cli.targets.local.realize import Clients
+
+        if not state.exists(stack):
+            return None
+        stack_state = state.load(stack)
+        regions = [r.region for r in stack_state.resources if r.type == GROUP_TYPE and r.region]
+        if not regions:
+            return None
+        factory = Clients(stack_state.endpoint)
+        return generator_hosts(lambda service: factory(service, regions[0]), stack_state.outputs)
 
     def telemetry(self, stack: str) -> TelemetryReader | None:
         from perfenv.cli.targets.local.telemetry import JournalTelemetry

@@ -136,3 +136,27 @@ def test_waiting_on_a_saturated_target_stays_valid() -> None:
     health = _judged(windows + _ticks(0, [10] * 5))
     assert health.valid and health.reason == ""
     assert health.target_saturated_s == 5 and health.achieved == 15
+
+
+def test_on_generator_instances_each_worker_is_judged_on_its_own() -> None:
+    """Three worker instances: their windows merge into one run, what each sent is its own, and
+    one saturated instance makes the run invalid, named, even when the others are idle."""
+    names = ("i-aaa", "i-bbb", "i-ccc")
+    collector = Collector(plan=_plan(seconds=3), drivers=3, names=names)
+    for proc in range(3):
+        collector.add({"type": "start", "proc": proc, "wall": 1_800_000_000.0})
+        for t in range(3):
+            collector.add(_window(proc, t, [1000] * 5, sent=4 + proc))
+        for tick in _ticks(proc, [97.0] * 4 if proc == 1 else [20.0] * 4):
+            collector.add(tick)
+    collector.add({"type": "tick", "proc": -1, "cpu": 5.0, "loop_lag_ms": 0.0})  # the master
+    assert [w.sent for w in collector.windows] == [15, 15, 15]
+    health = collector.health()
+    assert [(i.instance, i.sent, i.valid) for i in health.instances] == [
+        ("i-aaa", 12, True),
+        ("i-bbb", 15, False),
+        ("i-ccc", 18, True),
+    ]
+    assert not health.valid
+    assert health.reason.endswith("generator CPU saturated at 97% on i-bbb")
+    assert Collector(plan=_plan(), drivers=1).health().instances == ()

@@ -332,3 +332,48 @@ def test_sigkilled_runs_are_cleaned_by_down_manifest_or_by_reap_after_expiry(
     assert _aws_leftovers(stack_b) == []
     assert _registry() == []
     assert json.loads(_perfenv("stacks", "--format", "json").stdout) == []
+
+
+def test_workers_run_on_the_load_generator_instances_and_merge(tmp_path: Path) -> None:
+    """`--workers 3` sizes the stack's load generator: while the run measures, the AWS CLI
+    against the emulator shows its workers group with 3 instances in service (and the master's
+    with 1); each runs one Locust worker, and results.json merges the three, instance by
+    instance."""
+    from perfenv.cli.targets.local import emulator as local
+
+    suite, out = _suite(tmp_path, "fleet", "4s"), tmp_path / "out-fleet"
+    proc = _start_run("3.0.0", suite, out, "--workers", "3", "--baseline", "none")
+    try:
+        _wait_status(out, "testing", proc)
+        endpoint = local.endpoint()
+        assert endpoint is not None
+        answer = subprocess.run(
+            [str(Path(sys.executable).with_name("aws")), "--endpoint-url", endpoint]
+            + ["--region", REGION, "--output", "json"]
+            + ["autoscaling", "describe-auto-scaling-groups"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        groups = {
+            g["AutoScalingGroupName"]: g for g in json.loads(answer.stdout)["AutoScalingGroups"]
+        }
+        (workers,) = [g for name, g in groups.items() if name.startswith("perf-lg-workers")]
+        (master,) = [g for name, g in groups.items() if name.startswith("perf-lg-master")]
+        assert workers["DesiredCapacity"] == 3 and master["DesiredCapacity"] == 1
+        ids = sorted(i["InstanceId"] for i in workers["Instances"])
+        assert len(ids) == 3
+        stdout, _ = proc.communicate(timeout=240)
+    finally:
+        _kill(proc)
+    assert proc.returncode == 0, (tmp_path / f"{out.name}.log").read_text()[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    (scenario,) = results["scenarios"]
+    assert scenario["plan"]["workers"] == 3
+    (run,) = scenario["runs"]
+    instances = run["generator"]["instances"]
+    assert [i["instance"] for i in instances] == ids
+    assert all(i["valid"] and i["sent"] > 0 for i in instances)
+    assert sum(i["sent"] for i in instances) == sum(w["sent"] for w in run["windows"])
+    assert run["generator"]["valid"] and scenario["plan"]["planned_requests"] == 40

@@ -45,7 +45,7 @@ def fake_engine(
     error_rate: Callable[[int], float] | float = 0.0,
 ) -> None:
     def run_plan(
-        plan: LoadPlan, progress: Callable[[Window], None] | None = None
+        plan: LoadPlan, progress: Callable[[Window], None] | None = None, hosts: Any = None
     ) -> ScenarioMeasurement:
         if calls is not None:
             calls.append(plan)

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.lifecycle import load_template, run_tags, with_run
+from perfenv.cli.lifecycle.naming import sized_generator
 from perfenv.cli.main import app
 from perfenv.cli.project import home
 from perfenv.cli.state.signals import SignalPolicy, StopRequested
@@ -215,8 +216,9 @@ def test_without_an_allowlist_every_account_is_refused(monkeypatch: pytest.Monke
 def test_a_fleet_above_the_vcpu_quota_is_refused_before_anything(aws: None) -> None:
     automation = FakeAutomation()
     target, _ = _target(automation, FakeClients(vcpu_quota=4))
+    config = sized_generator(_config(), 0.0, 1)  # the generator's master and worker count too
     with pytest.raises(BadInput, match=r"fleet.max: needs 12 vCPUs .* L-1216C47A .* is 4"):
-        target.up(STACK, _config(), _tags(), _progress)
+        target.up(STACK, config, _tags(), _progress)
     assert automation.log == []
 
 
