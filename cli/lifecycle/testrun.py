@@ -71,7 +71,9 @@ def check_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> Pins:
     except ValueError:
         host = port = None
     if parsed.scheme not in ("http", "https") or not host:
-        raise BadInput(f"--url: expected http(s)://HOST[:PORT], got {url!r}")
+        raise BadInput(f"--url: expected http(s)://HOST[:PORT], got {redact_url(url)!r}")
+    if "?" in url or "#" in url:  # the engine appends each request's path to it
+        raise BadInput(f"--url: a base URL takes no query or fragment: {redact_url(url)}")
     try:
         addresses = hosts.resolve(host, port)
     except (OSError, UnicodeError) as exc:
@@ -144,6 +146,7 @@ def run_suite(
     watch.check(suite.scenarios, probe)
     store = store or open_store()
     pins: Pins = {}
+    base_url = base_url.rstrip("/")  # the requests' paths start with one
     if target_kind == URL_TARGET:  # a stack's own service_url needs no guard
         pins = check_url(base_url, suite.allowed_hosts)
         shape = shape or url_shape(base_url)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from perfenv.cli.detached import child_env, spawn_detached
+from perfenv.cli.errors import BadInput
 from perfenv.cli.lifecycle.testrun import run_suite
 from perfenv.cli.reports.html import report_html
 from perfenv.cli.state.manifest import new_manifest
@@ -63,11 +64,15 @@ def test_no_report_of_a_run_holds_the_urls_secrets(
 ) -> None:
     fake_engine(monkeypatch)
     suite = load_suite(_suite_file(tmp_path))
-    url = f"http://ci:{SECRET}@127.0.0.1:9/?token={SECRET}"
+    url = f"http://ci:{SECRET}@127.0.0.1:9/"
     outcome = run_suite(suite, url, tmp_path / "out", release="1.0.0")
-    assert outcome.results["target"]["url"] == "http://127.0.0.1:9/"
+    assert outcome.results["target"]["url"] == "http://127.0.0.1:9"
     for path in (tmp_path / "out").iterdir():
         assert SECRET not in path.read_text(errors="replace"), path.name
+    # A query would be sent before each request's path: refused, and not echoed.
+    with pytest.raises(BadInput, match="takes no query") as refused:
+        run_suite(suite, f"{url}?token={SECRET}", tmp_path / "out2", release="1.0.0")
+    assert SECRET not in str(refused.value)
 
 
 def test_children_get_no_passphrase_and_no_cloud_credentials(

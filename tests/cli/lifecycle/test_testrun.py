@@ -557,3 +557,34 @@ def test_an_out_dir_that_cannot_be_a_directory_is_exit_2_before_any_load(
 
 def _no_load(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("no load may be sent")
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("http://127.0.0.1:9/", "http://127.0.0.1:9"),  # the engine appends /items: not //items
+        ("http://127.0.0.1:9/api/", "http://127.0.0.1:9/api"),
+        ("http://127.0.0.1:9/api", "http://127.0.0.1:9/api"),
+    ],
+)
+def test_a_trailing_slash_on_the_url_is_not_doubled_before_the_paths(
+    url: str, base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans: list[LoadPlan] = []
+    fake_engine(monkeypatch, calls=plans)
+    args = ["test", "--url", url, "--suite", str(_suite_file(tmp_path)), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [plan.base_url for plan in plans] == [base]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/?token=abc", "http://127.0.0.1:9/#x"])
+def test_a_url_with_a_query_or_fragment_is_exit_2_before_any_load(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(perfenv.cli.engine, "run_plan", _no_load, raising=False)
+    args = ["test", "--url", url, "--suite", str(_suite_file(tmp_path)), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "--url: a base URL takes no query or fragment" in result.stderr
+    assert "token=abc" not in result.output  # the refusal does not echo a secret
