@@ -7,6 +7,7 @@ and fake instances (tests/fakes/ssm.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -232,3 +233,14 @@ def test_the_cli_polls_until_the_masters_command_succeeded(aws: None) -> None:
     assert measured.generator.valid
     assert [i for _, i in instances.polled] == [master, workers[0]] * 3
     assert slept == [POLL_S, POLL_S]
+
+
+def test_the_instance_scripts_are_valid_shell(aws: None) -> None:
+    _generator(1)
+    instances = _instances()
+    run_plan(_plan(1), hosts=_up_hosts(instances))
+    for sent in instances.sent:
+        script = "\n".join(sent["Parameters"]["commands"])
+        checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+        assert checked.returncode == 0, checked.stderr
+        assert script.endswith("exit $status")
