@@ -199,9 +199,9 @@ def reap(target_name: str | None, yes: bool, progress: Progress, use: Deps) -> O
             elif policy.interrupted or INTERRUPTED in codes:
                 rows.append(row | {"action": "skipped: interrupted"})
             else:
-                code = _reap_one(eph, progress, use, policy, messages)
+                code, action = _reap_one(eph, progress, use, policy, messages)
                 codes.append(code)
-                rows.append(row | {"action": "destroyed" if code == 0 else "failed"})
+                rows.append(row | {"action": action})
     if policy.interrupted:
         codes.append(INTERRUPTED)
     return Outcome(record=rows, exit_code=worst(*codes), messages=messages)
@@ -209,14 +209,22 @@ def reap(target_name: str | None, yes: bool, progress: Progress, use: Deps) -> O
 
 def _reap_one(
     eph: Ephemeral, progress: Progress, use: Deps, policy: SignalPolicy, messages: list[str]
-) -> int:
+) -> tuple[int, str]:
+    """The exit code of one stack's teardown (130: a signal came during it, and the loop
+    stops) and what became of the stack: destroyed, abandoned or failed."""
     if eph.manifest is None:
         target = use.target(eph.target)
-        return guarded_teardown(target, eph.name, None, policy, progress, messages).code
-    try:
-        outcome = finish_run(eph.manifest, use.store(), progress, use)
-    except BadInput as exc:  # taken by a live process since it was listed: not ours to reap
-        messages.append(str(exc))
-        return exc.exit_code
-    messages += outcome.messages
-    return outcome.exit_code  # 130: the signal went to its teardown, and the loop stops
+        result = guarded_teardown(target, eph.name, None, policy, progress, messages)
+        code = result.code
+    else:
+        try:
+            outcome = finish_run(eph.manifest, use.store(), progress, use)
+        except BadInput as exc:  # taken by a live process since it was listed: not ours to reap
+            messages.append(str(exc))
+            return exc.exit_code, "failed"
+        messages += outcome.messages
+        assert outcome.teardown is not None
+        code, result = outcome.exit_code, outcome.teardown
+    if result.clean:
+        return code, "destroyed"
+    return code, "abandoned" if result.abandoned else "failed"

@@ -15,7 +15,7 @@ from perfenv.cli.lifecycle.checks import (
     run_out_dir,
     ttl_estimate,
 )
-from perfenv.cli.lifecycle.cleanup import guarded_teardown
+from perfenv.cli.lifecycle.cleanup import Teardown, guarded_teardown
 from perfenv.cli.lifecycle.deps import Deps
 from perfenv.cli.lifecycle.guards import not_production, require_intent
 from perfenv.cli.lifecycle.naming import (
@@ -47,6 +47,7 @@ class Outcome:
     record: dict[str, Any] | list[dict[str, Any]]
     exit_code: int = OK
     messages: list[str] = field(default_factory=list)
+    teardown: Teardown | None = None  # what a teardown did, for a caller that goes on (reap)
 
 
 def up_release(
@@ -237,7 +238,7 @@ def finish_run(manifest: Manifest, store: Store, progress: Progress, use: Deps) 
         _restore(writer, manifest, messages)
     codes = [result.code] + ([INTERRUPTED] if policy.interrupted else [])
     record = {"stack": stack, "target": manifest.target, "destroyed": result.clean}
-    return Outcome(record=record, exit_code=worst(*codes), messages=messages)
+    return Outcome(record=record, exit_code=worst(*codes), messages=messages, teardown=result)
 
 
 def _restore(writer: ManifestWriter, before: Manifest, messages: list[str]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from typing import Any
 
@@ -119,3 +121,38 @@ def test_reap_trusts_the_target_not_the_store() -> None:
     assert "perf-odd-abc123: expiry tag 'yesterday' is not a time (skipped)" in reaped.stderr
     assert set(target.resources()) == {unmarked, "staging", "perf-odd-abc123"}
     assert not any(call.startswith("destroy") for call in target.calls)
+
+
+def _sigint(times: int) -> Any:
+    def hook(_: str) -> None:
+        for _ in range(times):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        time.sleep(0.5)
+
+    return hook
+
+
+def test_a_sigint_during_reap_finishes_that_teardown_reports_it_and_stops() -> None:
+    target = FakeTarget()
+    stacks = sorted(_up_expiring(target, r) for r in ("6.0.0", "6.0.1"))
+    time.sleep(1.1)
+    target.on_destroy = _sigint(1)
+    reaped = _invoke(target, "reap", "--yes")
+    assert reaped.exit_code == 130, reaped.output
+    actions = {r["stack"]: r["action"] for r in json.loads(reaped.stdout)}
+    first = next(s for s in stacks if actions[s] != "skipped: interrupted")
+    assert actions[first] == "destroyed"  # the signal did not stop it: it says so
+    assert first not in target.resources()
+    assert list(actions.values()).count("skipped: interrupted") == 1
+
+
+def test_a_second_sigint_during_reap_abandons_and_says_so() -> None:
+    target = FakeTarget()
+    stack = _up_expiring(target, "6.1.0")
+    time.sleep(1.1)
+    target.on_destroy = _sigint(2)
+    reaped = _invoke(target, "reap", "--yes")
+    assert reaped.exit_code == 130, reaped.output
+    assert json.loads(reaped.stdout)[0]["action"] == "abandoned"
+    assert "teardown abandoned" in reaped.stderr and stack in target.resources()
