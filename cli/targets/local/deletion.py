@@ -9,6 +9,7 @@ its own wave, in reverse creation order.
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -50,6 +51,28 @@ def delete_all(stack_state: StackState, endpoint: str, progress: Progress) -> No
             f"local destroy of {stack_state.stack}: {len(errors)} resource(s) not deleted; "
             f"first: {first[0]}: {first[1]}"
         )
+
+
+# The service a resource's delete calls, where it is not the module of its type (aws:ec2/...).
+_SERVICES = {"lb": "elbv2", "alb": "elbv2", "vpc": "ec2", "cloudwatch/logGroup": "logs"}
+
+
+def prepare_clients(stack_state: StackState, endpoint: str) -> None:
+    """Make the emulator clients the deletes will use (each loads its service's model, a tenth
+    of a second or more): destroy calls this in a thread while the stack's processes stop."""
+    from perfenv.cli.targets.local.realize import Clients
+
+    clients = Clients(endpoint)
+    for service, region in sorted(
+        {(_service(r.type), r.region) for r in stack_state.resources if _deletable(r)}
+    ):
+        with contextlib.suppress(Exception):  # then its delete makes it, and says what failed
+            clients(service, region)
+
+
+def _service(type_: str) -> str:
+    module = type_.split(":")[1]
+    return _SERVICES.get(module) or _SERVICES.get(module.split("/")[0]) or module.split("/")[0]
 
 
 def delete_waves(records: list[ResourceRecord]) -> list[list[ResourceRecord]]:

@@ -19,7 +19,7 @@ from perfenv.cli.targets.base import Progress, StackInfo, UpResult
 from perfenv.cli.targets.generator import generator_hosts
 from perfenv.cli.targets.local import emulator, fleet, state
 from perfenv.cli.targets.local.controller.spec import GROUP_TYPE, spec_for
-from perfenv.cli.targets.local.deletion import delete_all
+from perfenv.cli.targets.local.deletion import delete_all, prepare_clients
 from perfenv.cli.targets.local.state import StackState
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
@@ -190,12 +190,18 @@ class LocalTarget:
         live = fleet.live_pids(stack, stack_state.processes)
         if live:
             progress(f"stopping the stack's {len(live)} process(es): controller, balancers, apps")
-        fleet.stop_stack(stack, stack_state.processes)
         endpoint = emulator.endpoint()
+        clients = threading.Thread(  # ready when the processes are gone
+            target=prepare_clients, args=(stack_state, endpoint), name="perfenv-clients"
+        )
+        if endpoint == stack_state.endpoint:
+            clients.start()
+        fleet.stop_stack(stack, stack_state.processes)
         if endpoint != stack_state.endpoint:
             # The emulator that held this stack is gone, and its resources with its memory.
             progress("the emulator that held this stack is gone; nothing left to delete there")
         else:
+            clients.join()
             delete_all(stack_state, endpoint, progress)
         stack_state.status = "destroyed"
         state.save(stack_state)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,3 +172,34 @@ def test_worker_failure_line_becomes_the_error(tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
     log.write_text("Traceback ...\n  noise\nperfenv-worker: creating aws:lb/x y: bad name\n")
     assert _last_error(log) == "creating aws:lb/x y: bad name"
+
+
+def test_destroy_prepares_the_clients_each_delete_calls() -> None:
+    """`prepare_clients` makes, while the processes stop, the client of the service each type's
+    delete calls first (a recording client factory stands in for the emulator's)."""
+    from collections import defaultdict
+    from unittest import mock
+
+    from perfenv.cli.targets.local.deletion import prepare_clients
+    from perfenv.cli.targets.local.realize import REGISTRY
+
+    checked = 0
+    for type_, handler in sorted(REGISTRY.items()):
+        called: list[tuple[str, str]] = []
+
+        def factory(service: str, region: str, called: list[tuple[str, str]] = called) -> Any:
+            called.append((service, region))
+            return mock.MagicMock()
+
+        ctx = Ctx(type=type_, name="r", region="eu-west-1", client_factory=factory)
+        with contextlib.suppress(Exception):  # a stand-in answer may not satisfy the handler
+            handler.delete(ctx, "r-1", defaultdict(str))
+        first = called[:1]
+        called.clear()
+        record = ResourceRecord(type=type_, name="r", id="r-1", region="eu-west-1")
+        with mock.patch("perfenv.cli.targets.local.realize.Clients", return_value=factory):
+            prepare_clients(StackState(stack="s", endpoint="x", resources=[record]), "x")
+        if first:  # else the stand-in id or state stopped the handler before any call
+            assert called == first, type_
+            checked += 1
+    assert checked >= 20
