@@ -18,9 +18,10 @@ from perfenv.cli.state import phases
 from perfenv.cli.targets.base import Progress, StackInfo, UpResult
 from perfenv.cli.targets.generator import generator_hosts
 from perfenv.cli.targets.local import emulator, fleet, state
+from perfenv.cli.targets.local.controller.early import write_spec
 from perfenv.cli.targets.local.controller.spec import GROUP_TYPE, spec_for
 from perfenv.cli.targets.local.deletion import delete_all, prepare_clients
-from perfenv.cli.targets.local.state import StackState
+from perfenv.cli.targets.local.state import ProcessRecord, StackState
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.cli.verdict.generators import GeneratorHosts
@@ -31,6 +32,7 @@ WORKER_TIMEOUT_S = 300.0
 WORKER_STOP_TIMEOUT_S = 10.0
 CONTROLLER_READY_TIMEOUT_S = 60.0
 CONTROLLER_POLL_S = 0.05
+SPEC_FILE = "controller-spec.json"
 # Where to look for a stack whose state is gone: the shipped stacks' regions.
 FALLBACK_REGIONS = {"eu-west-1", "us-east-1"}
 
@@ -62,12 +64,14 @@ class LocalTarget:
         state.save(stack_state)
         app = config.environment.app if config.environment is not None else None
         try:
+            if app is not None:  # it starts while the program is evaluated, then waits for it
+                controller = self._spawn_controller(stack_state)
             self._evaluate(stack, config, tags, endpoint, progress)
             stack_state = state.load(stack)
             if app is not None:
                 with phases.phase("up/health"):  # the fleet in service, healthy behind balancers
                     url = self._start_controller(
-                        stack_state, app.local_command, _region(config), progress
+                        stack_state, controller, app.local_command, _region(config), progress
                     )
                 stack_state.outputs["service_url"] = url
                 progress(f"the fleet is in service behind the balancer at {url}")
@@ -141,21 +145,35 @@ class LocalTarget:
         if code != 0:
             raise InfraError(f"local up of {stack} failed: {_last_error(log_path)}")
 
-    def _start_controller(
-        self, stack_state: StackState, command: list[str], region: str, progress: Progress
-    ) -> str:
-        """Start the stack's controller; wait until its fleet is in service and healthy behind
-        the balancers. Returns the service's balancer URL."""
+    def _spawn_controller(self, stack_state: StackState) -> ProcessRecord:
+        """Start the stack's controller, recorded before the worker runs: it waits for its spec
+        (controller/early.py), and destroy stops it like every process of the stack."""
         stack = stack_state.stack
-        spec = spec_for(stack, stack_state.endpoint, region, command, stack_state.resources)
-        spec_file = state.run_dir(stack) / "controller-spec.json"
-        spec_file.write_text(spec.to_json())
-        log = state.run_dir(stack) / "controller.log"
+        spec_file = state.run_dir(stack) / SPEC_FILE
         process = fleet.spawn(
-            [sys.executable, "-m", fleet.CONTROLLER_MODULE, str(spec_file)], log, 0, stack
+            [sys.executable, "-m", fleet.CONTROLLER_MODULE, str(spec_file), stack],
+            state.run_dir(stack) / "controller.log",
+            0,
+            stack,
         )
         stack_state.processes = [process]
         state.save(stack_state)
+        return process
+
+    def _start_controller(
+        self,
+        stack_state: StackState,
+        process: ProcessRecord,
+        command: list[str],
+        region: str,
+        progress: Progress,
+    ) -> str:
+        """Give the controller its spec; wait until its fleet is in service and healthy behind
+        the balancers. Returns the service's balancer URL."""
+        stack = stack_state.stack
+        spec = spec_for(stack, stack_state.endpoint, region, command, stack_state.resources)
+        write_spec(state.run_dir(stack) / SPEC_FILE, spec.to_json())
+        log = process.log
         progress(f"starting the fleet and balancers (controller pid {process.pid})")
         deadline = time.monotonic() + CONTROLLER_READY_TIMEOUT_S
         while time.monotonic() < deadline:

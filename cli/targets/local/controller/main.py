@@ -247,6 +247,13 @@ def _to_next_second() -> float:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        sys.exit("usage: python -m perfenv.cli.targets.local.controller SPEC.json")
-    Controller(ControllerSpec.from_json(Path(argv[0]).read_text())).run()
+    """`SPEC.json`, or `SPEC.json STACK` to start before the spec exists (see `early.py`)."""
+    if len(argv) not in (1, 2):
+        sys.exit("usage: python -m perfenv.cli.targets.local.controller SPEC.json [STACK]")
+    spec_file = Path(argv[0])
+    if len(argv) == 2:
+        from perfenv.cli.targets.local.controller.early import await_spec
+
+        if not await_spec(spec_file, argv[1]):
+            return  # the stack's up ended before its fleet: nothing to start
+    Controller(ControllerSpec.from_json(spec_file.read_text())).run()
