@@ -18,10 +18,10 @@ from perfenv.cli.state import phases
 from perfenv.cli.targets.base import Progress, StackInfo, UpResult
 from perfenv.cli.targets.generator import generator_hosts
 from perfenv.cli.targets.local import emulator, fleet, state
-from perfenv.cli.targets.local.controller.early import write_spec
-from perfenv.cli.targets.local.controller.spec import GROUP_TYPE, spec_for
+from perfenv.cli.targets.local.controller import launch
+from perfenv.cli.targets.local.controller.spec import GROUP_TYPE
 from perfenv.cli.targets.local.deletion import delete_all, prepare_clients
-from perfenv.cli.targets.local.state import ProcessRecord, StackState
+from perfenv.cli.targets.local.state import StackState
 from perfenv.cli.targets.probe import Probe
 from perfenv.cli.targets.telemetry import TelemetryReader
 from perfenv.cli.verdict.generators import GeneratorHosts
@@ -30,9 +30,6 @@ from perfenv.infra.project import PROJECT_ENV
 
 WORKER_TIMEOUT_S = 300.0
 WORKER_STOP_TIMEOUT_S = 10.0
-CONTROLLER_READY_TIMEOUT_S = 60.0
-CONTROLLER_POLL_S = 0.05
-SPEC_FILE = "controller-spec.json"
 # Where to look for a stack whose state is gone: the shipped stacks' regions.
 FALLBACK_REGIONS = {"eu-west-1", "us-east-1"}
 
@@ -65,12 +62,12 @@ class LocalTarget:
         app = config.environment.app if config.environment is not None else None
         try:
             if app is not None:  # it starts while the program is evaluated, then waits for it
-                controller = self._spawn_controller(stack_state)
+                controller = launch.spawn(stack_state)
             self._evaluate(stack, config, tags, endpoint, progress)
             stack_state = state.load(stack)
             if app is not None:
                 with phases.phase("up/health"):  # the fleet in service, healthy behind balancers
-                    url = self._start_controller(
+                    url = launch.start(
                         stack_state, controller, app.local_command, _region(config), progress
                     )
                 stack_state.outputs["service_url"] = url
@@ -144,53 +141,6 @@ class LocalTarget:
             raise InfraError(f"local up of {stack} did not finish within {WORKER_TIMEOUT_S:.0f}s")
         if code != 0:
             raise InfraError(f"local up of {stack} failed: {_last_error(log_path)}")
-
-    def _spawn_controller(self, stack_state: StackState) -> ProcessRecord:
-        """Start the stack's controller, recorded before the worker runs: it waits for its spec
-        (controller/early.py), and destroy stops it like every process of the stack."""
-        stack = stack_state.stack
-        spec_file = state.run_dir(stack) / SPEC_FILE
-        process = fleet.spawn(
-            [sys.executable, "-m", fleet.CONTROLLER_MODULE, str(spec_file), stack],
-            state.run_dir(stack) / "controller.log",
-            0,
-            stack,
-        )
-        stack_state.processes = [process]
-        state.save(stack_state)
-        return process
-
-    def _start_controller(
-        self,
-        stack_state: StackState,
-        process: ProcessRecord,
-        command: list[str],
-        region: str,
-        progress: Progress,
-    ) -> str:
-        """Give the controller its spec; wait until its fleet is in service and healthy behind
-        the balancers. Returns the service's balancer URL."""
-        stack = stack_state.stack
-        spec = spec_for(stack, stack_state.endpoint, region, command, stack_state.resources)
-        write_spec(state.run_dir(stack) / SPEC_FILE, spec.to_json())
-        log = process.log
-        progress(f"starting the fleet and balancers (controller pid {process.pid})")
-        deadline = time.monotonic() + CONTROLLER_READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            controller = state.load_controller(stack)
-            if controller is not None and controller.status == "ready":
-                if not controller.balancers:
-                    raise InfraError(f"{stack}: no load balancer listener forwards to the app")
-                return f"http://127.0.0.1:{controller.balancers[0].process.port}"
-            if controller is not None and controller.status == "failed":
-                raise InfraError(f"{stack}: the stack's controller failed: {controller.error}")
-            if not fleet.alive(process):
-                raise InfraError(f"{stack}: the stack's controller exited; see {log}")
-            time.sleep(CONTROLLER_POLL_S)
-        raise InfraError(
-            f"{stack}: the fleet was not in service and healthy within "
-            f"{CONTROLLER_READY_TIMEOUT_S:.0f}s; see {log}"
-        )
 
     # --- destroy ----------------------------------------------------------------------------
 
