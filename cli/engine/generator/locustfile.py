@@ -27,7 +27,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from perfenv.cli.engine import wire
-from perfenv.cli.engine.generator import pinning
+from perfenv.cli.engine.generator import pinning, pool_check
 from perfenv.cli.engine.generator.run import Run
 from perfenv.cli.engine.generator.senders import BuiltinMix, LocustfileTasks, Sender
 
@@ -68,6 +68,7 @@ def _load_user_classes(path: str) -> list[type[Any]]:
     return classes
 
 
+pool_check.install()  # no yield inside a request's timed window
 if PLAN["pins"]:  # before the user's file can look anything up
     pinning.install(PLAN["pins"], PLAN["allowed_hosts"])
 
