@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed
 # workers than the two cores still shortens the run.
 PYTEST_WORKERS ?= 4
 
+# --no-compile: byte-compiling all of pulumi_aws took most of the install; Python compiles the
+# modules a command really imports, once, on first use.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check --no-compile -c constraints.txt -e '.[dev]'
 	touch $@
 
 .PHONY: demo test lint ruff imports mypy pytest bench constraints

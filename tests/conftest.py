@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
+import typer.main
+import typer.testing
 
 REPO = Path(__file__).resolve().parent.parent
 STACKS_DIR = REPO / "stacks"
+
+# typer's CliRunner builds the click command from the app on every invoke (0.1 s of signature
+# reading each); the app does not change within a test run, so it is built once per app.
+typer.testing._get_command = functools.cache(typer.main.get_command)  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
