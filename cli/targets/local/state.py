@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from perfenv.cli.errors import InfraError
 from perfenv.cli.project import home
@@ -115,7 +115,11 @@ def load(stack: str) -> StackState:
         return StackState.model_validate_json(path.read_text())
     except FileNotFoundError:
         raise InfraError(f"no local stack {stack!r} (no {path})") from None
-    except ValueError as exc:
+    except ValidationError as exc:  # bad JSON or a bad field: the first, on one line
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top)"
+        raise InfraError(f"{path}: unreadable stack state: {field}: {first['msg']}") from None
+    except (ValueError, OSError) as exc:  # not UTF-8, a directory, ...
         raise InfraError(f"{path}: unreadable stack state: {exc}") from None
 
 

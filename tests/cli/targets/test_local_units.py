@@ -114,6 +114,16 @@ def test_stack_state_round_trips_and_lists_with_expiry() -> None:
     assert state.names() == ["dev"]
 
 
+@pytest.mark.parametrize("text", ['{"resources": [', '{"stack": 7}', "[]"])
+def test_a_corrupt_stack_state_is_a_one_line_infra_error(text: str) -> None:
+    state.save(StackState(stack="perf-c", endpoint="http://127.0.0.1:1"))
+    state.path_of("perf-c").write_text(text)
+    with pytest.raises(InfraError, match="unreadable stack state") as info:
+        LocalTarget().destroy("perf-c", lambda line: None)
+    assert "\n" not in str(info.value), str(info.value)
+    assert state.path_of("perf-c").read_text() == text  # left as found, for a person to look at
+
+
 def test_up_of_an_existing_stack_is_bad_input() -> None:
     from perfenv.infra.config import load_stack_file
     from tests.conftest import STACKS_DIR
