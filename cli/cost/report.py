@@ -140,7 +140,7 @@ def build_report(
         regions = {e.region for e in envs}
         names = [e.name for e in envs]
         alarms_job = pool.submit(alarm_facts.fetch_alarms, clients, asker, regions, now, names)
-        records = run_records(store or open_store())
+        records, skipped = run_records(store or open_store())
         spend, budgets, facts = spend_job.result(), budgets_job.result(), alarms_job.result()
 
     report = CostReport(
@@ -191,7 +191,7 @@ def build_report(
     report.runs = [*runs, run_total(runs)] if runs else []
     if months > 1:
         report.trend = trend_rows(envs, budget_map, spend, trend_months)
-    report.notes = _notes(asker, cost)
+    report.notes = skipped + _notes(asker, cost)
     report.requests = dict(asker.requests)
     return report
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from perfenv.cli.cost.money import Gap, cents, dec
 from perfenv.cli.cost.spend import BILLING_LAG, Spend, label, months_between
-from perfenv.cli.state.store import Store
+from perfenv.cli.state.store import CorruptRecord, Store
 from perfenv.infra.tags import tag_key
 
 RUN_COLUMNS = (
@@ -50,13 +50,19 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run_records(store: Store) -> dict[str, dict[str, Any]]:
-    """stack -> what the state store knows of the run: cost record, else the live manifest."""
+def run_records(store: Store) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """stack -> what the state store knows of the run: cost record, else the live manifest;
+    and a line per record that cannot be read (skipped: one bad record spoils no report)."""
     keys = store.keys("costs/") + store.keys("runs/")
     with ThreadPoolExecutor(8) as pool:
-        docs = list(pool.map(store.get, keys))
+        docs = list(pool.map(lambda key: _record(store, key), keys))
     runs: dict[str, dict[str, Any]] = {}
-    for key, doc in zip(keys, docs, strict=True):
+    skipped: list[str] = []
+    for key, (doc, problem) in zip(keys, docs, strict=True):
+        problem = problem or _unusable(doc)
+        if problem:
+            skipped.append(f"state store: {key}: {problem} (skipped)")
+            continue
         if not doc or "stack" not in doc:
             continue
         entry = runs.setdefault(str(doc["stack"]), {})
@@ -64,7 +70,29 @@ def run_records(store: Store) -> dict[str, dict[str, Any]]:
             entry["cost"] = doc
         else:
             entry["manifest"] = doc
-    return runs
+    return runs, skipped
+
+
+def _record(store: Store, key: str) -> tuple[dict[str, Any] | None, str]:
+    try:
+        return store.get(key), ""
+    except CorruptRecord as exc:
+        return None, exc.why
+
+
+def _unusable(doc: dict[str, Any] | None) -> str:
+    """What in a record the report cannot read (its times, its estimate), if anything."""
+    for name in ("started_at", "created_at", "ended_at"):
+        try:
+            parse_time((doc or {}).get(name))
+        except (ValueError, TypeError, AttributeError):
+            return f"{name}: not a time"
+    if doc and "estimated" in doc:
+        try:
+            dec(doc["estimated"])
+        except ArithmeticError:
+            return "estimated: not an amount"
+    return ""
 
 
 def _ago(ended: datetime | None, now: datetime) -> str:

@@ -38,7 +38,7 @@ class CorruptRecord(BadInput):
 
     def __init__(self, key: str, why: str) -> None:
         super().__init__(f"state store: {key}: {why}")
-        self.key = key
+        self.key, self.why = key, why
 
 
 class Store(Protocol):

@@ -100,6 +100,28 @@ def test_runs_of_the_month_carry_estimate_hours_and_actual(clients: Clients, emu
     assert build_report(clients, month="2026-09", now=NOW).runs == []
 
 
+def test_a_corrupt_run_record_is_named_and_skipped_the_others_reported(
+    clients: Clients, emulator: str
+) -> None:
+    inject_cost_and_usage(emulator, {"ResultsByTime": [ce_month("2026-10", "2026-11-01", OCTOBER)]})
+    _record_runs()
+    store = open_store()
+    (store.root / "costs" / "perf-bad-cccccc.json").write_text('{"stack": ')  # type: ignore[attr-defined]
+    good = store.get("costs/perf-1-0-1-bbbbbb.json") or {}
+    for stack, broken in (
+        ("perf-time-dddddd", {"started_at": "yesterday"}),
+        ("perf-cost-eeeeee", {"estimated": "lots"}),
+    ):
+        store.put(f"costs/{stack}.json", good | {"stack": stack} | broken)
+    report = build_report(clients, month="2026-10", now=NOW)
+    assert {r["stack"] for r in report.runs} == {"perf-1-0-0-aaaaaa", "perf-1-0-1-bbbbbb", "TOTAL"}
+    skipped = [n for n in report.notes if "(skipped)" in n]
+    assert len(skipped) == 3, report.notes
+    assert any("costs/perf-bad-cccccc.json: malformed JSON" in n for n in skipped)
+    assert any("costs/perf-time-dddddd.json: started_at" in n for n in skipped)
+    assert any("costs/perf-cost-eeeeee.json: estimated" in n for n in skipped)
+
+
 def test_budgets_thresholds_and_subscribers_read_back(clients: Clients) -> None:
     declare_budgets(clients)
     report = build_report(clients, month="2026-10", now=NOW)
