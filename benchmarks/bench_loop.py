@@ -176,7 +176,7 @@ def bench_run(runs: int) -> list[str]:
             return seconds, timings | {"exit": max(0.0, seconds - top)}
 
         try:
-            one(0)  # warm-up: starts the emulator, fills the parity cache
+            first, _ = one(0)  # untimed in the table: starts the emulator, fills the parity cache
             measured = [one(i) for i in range(1, runs + 1)]
         finally:
             subprocess.run([PERFENV, "local", "stop", "--force"], env=env, capture_output=True)
@@ -195,6 +195,8 @@ def bench_run(runs: int) -> list[str]:
         f"| **wall** | {statistics.median(walls):.2f} s |",
         f"| **overhead** (wall minus the suite's planned {planned:.0f} s; goal <= 8 s) "
         f"| {overhead:.2f} s |",
+        f"| first run (as `make demo` on a fresh machine: starts the emulator, fills the parity "
+        f"cache): overhead, once; goal < 15 s | {first - planned:.2f} s |",
     ]
 
 

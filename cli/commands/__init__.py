@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
+import typer.core
 
 from perfenv.cli.errors import BAD_INPUT, INTERNAL, INTERRUPTED, PerfenvError
 from perfenv.cli.render import Format, render
@@ -51,9 +52,40 @@ class _Stderr:
 
 stderr = cast("Console", _Stderr())
 
+
+# A group's own `--help`, not given, is False (typer parses a bool without pydantic).
+_NO_HELP: dict[str, Any] = {"default_map": {"help": False}}
+
+
+class _Root(typer.core.TyperGroup):
+    """perfenv's own options, parsed before every command without pydantic when not given.
+
+    typer 0.29 coerces an option's value through a pydantic TypeAdapter, built on first use even
+    for an option not given (a flag's absent value included): `perfenv <command> --help` would
+    load pydantic for the root's `--help` and `--project`, more than typer itself. The root's
+    `--help` defaults to False (a bool: typer skips it); `--project`, when the command comes
+    first and PERFENV_PROJECT is unset, is None without being parsed."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer._click.Context
+        # The root's options come before the command (no interspersed arguments): with a command
+        # first, none was given.
+        if PROJECT_ENV in os.environ or not args or args[0].startswith("-"):
+            return super().parse_args(ctx, args)
+        own = self.params
+        self.params = [param for param in own if param.name != "project"]
+        try:
+            rest = super().parse_args(ctx, args)
+        finally:
+            self.params = own
+        ctx.params["project"] = None
+        return rest
+
+
 app = typer.Typer(
     name="perfenv",
     help="Matched dev, staging and ephemeral perf environments, and the perf runs against them.",
+    cls=_Root,
+    context_settings=_NO_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -61,11 +93,13 @@ app = typer.Typer(
 )
 cost_app = typer.Typer(
     help="Cost reports, estimates and the price table.",
+    context_settings=_NO_HELP,
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 local_app = typer.Typer(
     help="The embedded AWS emulator of the local target.",
+    context_settings=_NO_HELP,
     no_args_is_help=True,
     rich_markup_mode=None,
 )
