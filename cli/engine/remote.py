@@ -50,7 +50,7 @@ def script(
     log = "$(cat /var/lib/cloud/data/instance-id 2>/dev/null || hostname)-" + role + ".log"
     env = {wire.PLAN_ENV: f"{work}/plan.json", wire.OUT_ENV: f"{work}/{RECORDS}"}
     lines = [
-        "set -u",
+        "set -eu",  # until Locust runs: a plan that cannot be fetched fails the command
         f"mkdir -p {work} && cd {work}",
         f"aws s3 cp --only-show-errors {shlex.quote(remote.uri(f'{key}/plan.json'))} plan.json",
     ]
@@ -62,6 +62,7 @@ def script(
         f"export {wire.ROLE_ENV}={role} PYTHONUNBUFFERED=1",
         f"driver=$({PYTHON} -c 'from perfenv.cli.engine.processes import DRIVER; print(DRIVER)')",
         f'log="{log}"',
+        "set +e",
         f'{PYTHON} -m locust -f "$driver" {shlex.join(args)} > "$log" 2>&1; status=$?',
     ]
     if role == "master":

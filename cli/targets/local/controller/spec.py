@@ -65,7 +65,7 @@ class ControllerSpec:
 
 def is_generator_group(record: Any) -> bool:
     """A load generator's group (its `perfenv:role` tag): its instances run Locust when a run
-    drives them (`perfenv.cli.targets.local.generator`), never the app."""
+    drives them (the engine, one worker process per instance: ADR 0030), never the app."""
     tags = record.state.get("tags") or []
     return any(
         t.get("key") == ROLE_KEY and str(t.get("value", "")).startswith("load-generator")
