@@ -3,8 +3,8 @@ budget marked `abort` able to stop everything at once.
 
 Steady scenarios (`load`) run `repeat` times, interleaved round by round (a, b, a, b, ...), so
 that a slow change of the stack or the machine spreads over all of them instead of landing on
-one; every other kind runs once, after them (a stress, spike or scale scenario leaves the fleet
-in a state a steady one should not inherit), in the order `watch.ordered` gives.
+one; every other kind runs once, after them, in the order `watch.ordered` gives (the kinds that
+scale the fleet out last: a steady scenario must not inherit a scaled-out fleet).
 """
 
 from __future__ import annotations

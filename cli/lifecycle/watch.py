@@ -2,9 +2,12 @@
 
 Scale and failover scenarios need it (they read the environment's events), so a suite with
 them needs a stack: `perfenv run`, or `perfenv test --stack`. Every scenario gets the alarm
-transitions of its window. Scenarios run steady kinds first, then failovers, then scale
-scenarios: a steady scenario never runs right after a scale scenario on a fleet that has not
-scaled back in, and a failover loses an instance of the fleet at its configured size.
+transitions of its window. Scenarios run the kinds that stay under the fleet's scaling targets
+first (load, spike, soak), then failovers, then scale scenarios, then stress ramps (ADR 0036): a
+steady scenario never runs after one that scaled the fleet out (local scale-in takes minutes, so
+the fleet would not have scaled back), a failover loses an instance of the fleet at its
+configured size, a scale scenario starts from it, and a stress ramp, which drives the fleet past
+every target, runs last, on the fleet it finds.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from perfenv.cli.verdict.measurement import Run, ScenarioMeasurement, Window
 from perfenv.cli.verdict.scenarios import ScenarioBase
 
 NEEDS_ENVIRONMENT = ("scale", "failover")
-_ORDER = {"failover": 1, "scale": 2}
+_ORDER = {"failover": 1, "scale": 2, "stress": 3}
 
 
 def _kind(scenario: ScenarioBase) -> str:
@@ -29,7 +32,7 @@ def _kind(scenario: ScenarioBase) -> str:
 
 
 def ordered(scenarios: Sequence[ScenarioBase]) -> list[ScenarioBase]:
-    """Steady kinds first (as listed), then failovers, then scale scenarios."""
+    """Load, spike and soak first (as listed), then failovers, scale scenarios, stress ramps."""
     return sorted(scenarios, key=lambda s: _ORDER.get(_kind(s), 0))
 
 

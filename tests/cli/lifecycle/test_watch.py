@@ -14,19 +14,14 @@ from perfenv.cli.verdict.measurement import Window
 from perfenv.cli.verdict.suite import parse_suite
 from tests.cli.synthetic import measurement
 
-SUITE = parse_suite(
-    {
-        "name": "release",
-        "requests": [{"path": "/items"}],
-        "scenarios": [
-            {"name": "grow", "kind": "scale", "base_rate": 5, "rate": 20}
-            | {"step_at": "2s", "duration": "6s"},
-            {"name": "steady", "kind": "load", "rate": 10, "duration": "5s"},
-            {"name": "lose", "kind": "failover", "rate": 10, "fail_at": "3s", "duration": "6s"},
-            {"name": "soak", "kind": "soak", "rate": 10, "duration": "5s"},
-        ],
-    }
-)
+SUITE_RAW = [
+    {"name": "grow", "kind": "scale", "base_rate": 5, "rate": 20}
+    | {"step_at": "2s", "duration": "6s"},
+    {"name": "steady", "kind": "load", "rate": 10, "duration": "5s"},
+    {"name": "lose", "kind": "failover", "rate": 10, "fail_at": "3s", "duration": "6s"},
+    {"name": "soak", "kind": "soak", "rate": 10, "duration": "5s"},
+]
+SUITE = parse_suite({"name": "release", "requests": [{"path": "/items"}], "scenarios": SUITE_RAW})
 
 
 class FakeProbe:
@@ -52,8 +47,19 @@ class FakeProbe:
         )
 
 
-def test_steady_scenarios_run_first_then_failover_then_scale() -> None:
-    assert [s.name for s in watch.ordered(SUITE.scenarios)] == ["steady", "soak", "lose", "grow"]
+def test_steady_scenarios_run_first_then_failover_then_scale_then_stress() -> None:
+    ramp = {"name": "ramp", "kind": "stress", "start_rate": 5, "step_rate": 5}
+    ramp |= {"step_every": "2s", "max_rate": 10}
+    suite = parse_suite(
+        {"name": "r", "requests": [{"path": "/items"}], "scenarios": [ramp, *SUITE_RAW]}
+    )
+    assert [s.name for s in watch.ordered(suite.scenarios)] == [
+        "steady",
+        "soak",
+        "lose",
+        "grow",
+        "ramp",
+    ]
 
 
 def test_scale_and_failover_need_a_stack() -> None:
