@@ -7,7 +7,8 @@ the CLI polls the commands until the master's ends; the master's records (every 
 windows reach the master as Locust messages and it writes them all) come back through the
 exchange prefix and are merged by the same `Collector`, as the local path merges them.
 
-Progress (and an abort budget) sees the windows once the records are back, not as they happen.
+The master uploads its records every UPLOAD_S while it runs and the CLI reads what was added at
+each poll: progress (and an abort budget) sees each second some POLL_S + UPLOAD_S late.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ REMOTE_DIR = "/var/lib/perfenv/generator"
 PYTHON = "/opt/perfenv/venv/bin/python"
 MASTER_PORT = 5557  # the load generator's security group admits it from the workers
 POLL_S = 5.0
+UPLOAD_S = 5.0  # how often the master uploads its records while it runs
 RECORDS = "records.jsonl"
 
 
@@ -63,11 +65,16 @@ def script(
         f"driver=$({PYTHON} -c 'from perfenv.cli.engine.processes import DRIVER; print(DRIVER)')",
         f'log="{log}"',
         "set +e",
-        f'{PYTHON} -m locust -f "$driver" {shlex.join(args)} > "$log" 2>&1; status=$?',
+        f'{PYTHON} -m locust -f "$driver" {shlex.join(args)} > "$log" 2>&1 &',
+        "pid=$!",
     ]
-    if role == "master":
+    if role == "master":  # its records, every UPLOAD_S while it runs and once more at the end
         records = shlex.quote(remote.uri(f"{key}/{RECORDS}"))
-        lines.append(f"[ -f {RECORDS} ] && aws s3 cp --only-show-errors {RECORDS} {records}")
+        upload = f"[ -f {RECORDS} ] && aws s3 cp --only-show-errors {RECORDS} {records}"
+        lines.append(f"while kill -0 $pid 2>/dev/null; do sleep {UPLOAD_S:g}; {upload}; done")
+    lines.append("wait $pid; status=$?")
+    if role == "master":
+        lines.append(upload)
     logs = shlex.quote(remote.uri(f"{key}/logs/"))
     lines += [f'aws s3 cp --only-show-errors "$log" {logs}', 'tail -n 3 "$log" >&2', "exit $status"]
     return lines
@@ -80,13 +87,17 @@ def run_remote(
     remote: RemoteHosts,
     progress: Callable[[Window], None] | None = None,
 ) -> ScenarioMeasurement:
-    """Run `plan` on the instances (see the module's docstring); the merged measurement."""
+    """Run `plan` on the instances (see the module's docstring); the merged measurement. The
+    master's records are read as it uploads them, so `progress` sees each second within about
+    POLL_S + UPLOAD_S; a BudgetBreached from it cancels the commands, as the local path stops
+    its processes, and carries what was measured until then."""
     key = run_key(plan)
     locustfile = plan.locustfile is not None
     if plan.locustfile is not None:
         remote.upload(f"{key}/locustfile.py", plan.locustfile.read_bytes())
     remote.upload(f"{key}/plan.json", plan_json(plan, f"{REMOTE_DIR}/{key}/locustfile.py").encode())
     address = remote.address(master)
+    records = _Records(Collector(plan=plan, drivers=max(1, plan.workers), names=workers), key)
     commands: dict[str, str] = {}
     try:
         args = locust_args(plan, "master", port=MASTER_PORT, master_host="0.0.0.0")
@@ -96,12 +107,22 @@ def run_remote(
         lines = script("worker", key, args, remote, locustfile=locustfile)
         for worker in workers:
             commands[worker] = remote.send([worker], lines, f"perfenv {plan.scenario}: worker")
-        _wait(plan, master, commands, remote)
-    except BaseException:
-        for command in commands.values():
-            remote.cancel(command)
+        _wait(plan, master, commands, remote, lambda: records.read(remote, progress))
+        records.read(remote, progress)  # what the master uploaded last
+    except BudgetBreached as breach:
+        _cancel(remote, commands)
+        measured = records.collector.measurement()
+        breach.measurement = dataclasses.replace(measured, aborted=breach.breach.text)
         raise
-    return _collect(plan, workers, remote, key, progress)
+    except BaseException:
+        _cancel(remote, commands)
+        raise
+    return records.finish(remote)
+
+
+def _cancel(remote: RemoteHosts, commands: dict[str, str]) -> None:
+    for command in commands.values():
+        remote.cancel(command)
 
 
 def _wait(
@@ -109,10 +130,13 @@ def _wait(
     master: str,
     commands: dict[str, str],
     remote: RemoteHosts,
+    read: Callable[[], None],
 ) -> None:
-    """Until the master's command succeeded; InfraError when any command failed or time ran out."""
+    """Until the master's command succeeded, reading its records meanwhile; InfraError when any
+    command failed or time ran out."""
     deadline = time.monotonic() + STARTUP_S + plan.duration_s + 2 * plan.timeout_s + 120
     while True:
+        read()
         states = {i: remote.state(command, i) for i, command in commands.items()}
         for instance, state in states.items():
             if state.status in FAILED:
@@ -130,32 +154,36 @@ def _wait(
         remote.pause(POLL_S)
 
 
-def _collect(
-    plan: LoadPlan,
-    workers: tuple[str, ...],
-    remote: RemoteHosts,
-    key: str,
-    progress: Callable[[Window], None] | None,
-) -> ScenarioMeasurement:
-    logs = remote.uri(f"{key}/logs/")
-    body = remote.download(f"{key}/{RECORDS}")
-    if body is None:
-        raise InfraError(f"the load generator's master wrote no records (logs: {logs})")
-    collector = Collector(plan=plan, drivers=max(1, plan.workers), names=workers)
-    lines = [line for line in body.decode("utf-8").splitlines() if line.strip()]
-    try:
-        for line in lines:
-            for window in collector.add(json.loads(line)):
-                if progress is not None:
-                    progress(window)
-    except BudgetBreached as breach:
-        measured = collector.measurement()
-        breach.measurement = dataclasses.replace(measured, aborted=breach.breach.text)
-        raise
-    fail_on_error(collector, logs)
-    if not collector.complete:
-        raise InfraError(
-            f"the load generator's records end before the plan does ({len(collector.windows)} "
-            f"of {plan.duration_s} s; logs: {logs})"
-        )
-    return collector.measurement()
+class _Records:
+    """The master's records as they reach the exchange prefix: complete lines, from where the
+    last read ended, into the Collector."""
+
+    def __init__(self, collector: Collector, key: str) -> None:
+        self.collector, self.key = collector, key
+        self.offset, self.seen = 0, False
+
+    def read(self, remote: RemoteHosts, progress: Callable[[Window], None] | None) -> None:
+        body = remote.download(f"{self.key}/{RECORDS}", self.offset)
+        if body is None:
+            return
+        self.seen = True
+        end = body.rfind(b"\n") + 1
+        self.offset += end
+        for line in body[:end].decode("utf-8").splitlines():
+            if line.strip():
+                for window in self.collector.add(json.loads(line)):
+                    if progress is not None:
+                        progress(window)
+
+    def finish(self, remote: RemoteHosts) -> ScenarioMeasurement:
+        logs = remote.uri(f"{self.key}/logs/")
+        if not self.seen:
+            raise InfraError(f"the load generator's master wrote no records (logs: {logs})")
+        fail_on_error(self.collector, logs)
+        if not self.collector.complete:
+            raise InfraError(
+                f"the load generator's records end before the plan does "
+                f"({len(self.collector.windows)} of {self.collector.plan.duration_s} s; "
+                f"logs: {logs})"
+            )
+        return self.collector.measurement()

@@ -36,8 +36,9 @@ class RemoteHosts(Protocol):
         """The URI of `name` under the exchange prefix (for the instances to write to)."""
         ...
 
-    def download(self, name: str) -> bytes | None:
-        """What an instance wrote under the exchange prefix; None if nothing is there."""
+    def download(self, name: str, start: int = 0) -> bytes | None:
+        """What an instance wrote under the exchange prefix, from byte `start` on (empty when
+        it holds no more); None if nothing is there."""
         ...
 
     def address(self, instance: str) -> str:

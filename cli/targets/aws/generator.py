@@ -53,12 +53,16 @@ class SsmHosts:
         self.s3.put_object(Bucket=self.bucket, Key=self._key(name), Body=body)
         return self.uri(name)
 
-    def download(self, name: str) -> bytes | None:
+    def download(self, name: str, start: int = 0) -> bytes | None:
+        ranged = {"Range": f"bytes={start}-"} if start else {}
         try:
-            answer = self.s3.get_object(Bucket=self.bucket, Key=self._key(name))
+            answer = self.s3.get_object(Bucket=self.bucket, Key=self._key(name), **ranged)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404"):
                 return None
+            if code in ("InvalidRange", "416"):  # nothing past `start` yet
+                return b""
             raise
         body: bytes = answer["Body"].read()
         return body

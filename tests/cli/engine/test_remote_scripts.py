@@ -69,9 +69,9 @@ class LocalHosts:
         path.write_bytes(body)
         return self.uri(name)
 
-    def download(self, name: str) -> bytes | None:
+    def download(self, name: str, start: int = 0) -> bytes | None:
         path = self.root / "bucket" / name
-        return path.read_bytes() if path.exists() else None
+        return path.read_bytes()[start:] if path.exists() else None
 
     def address(self, instance: str) -> str:
         return "127.0.0.1"
@@ -126,10 +126,13 @@ def test_the_master_and_worker_scripts_run_locust_and_hand_the_records_back(
                 workers=2,
                 requests=(RequestSpec(method="GET", path="/items"),),
             )
-            measured = remote.run_remote(plan, "i-master", ("i-w0", "i-w1"), hosts)
+            seen: list[int] = []
+            measured = remote.run_remote(
+                plan, "i-master", ("i-w0", "i-w1"), hosts, lambda w: seen.append(w.t)
+            )
     finally:
         hosts.stop()
-    assert [w.sent for w in measured.windows] == [10, 10, 10]
+    assert seen == [0, 1, 2] and [w.sent for w in measured.windows] == [10, 10, 10]
     assert sum(w.ok for w in measured.windows) == 30
     assert [(i.instance, i.sent) for i in measured.generator.instances] == [
         ("i-w0", 15),

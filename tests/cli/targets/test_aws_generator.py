@@ -23,6 +23,8 @@ from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.lifecycle import Deps, load_template, run_tags, with_run
 from perfenv.cli.main import app
 from perfenv.cli.targets.aws import AwsTarget
+from perfenv.cli.verdict.abort import Breach, BudgetBreached
+from perfenv.cli.verdict.budgets import parse_budget
 from perfenv.cli.verdict.measurement import LoadPlan, RequestSpec
 from tests.fakes import kube
 from tests.fakes.automation import FakeAutomation, FakeClients
@@ -244,3 +246,38 @@ def test_the_instance_scripts_are_valid_shell(aws: None) -> None:
         checked = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
         assert checked.returncode == 0, checked.stderr
         assert script.endswith("exit $status")
+
+
+def test_a_breached_abort_budget_cancels_the_commands_and_keeps_what_was_measured(
+    aws: None,
+) -> None:
+    """The records are read at each poll: an abort budget stops the run on AWS as the local
+    path stops its processes."""
+    _generator(2)
+    instances = _instances()
+    hosts = _up_hosts(instances)
+    instances.in_progress = 10**6  # the master is still running when the breach is seen
+    breach = Breach(scenario="load", budget=parse_budget("p95 < 1ms"), at_s=0, value=2.0)
+    seen: list[int] = []
+
+    def progress(window: Any) -> None:
+        seen.append(window.t)
+        raise BudgetBreached(breach)
+
+    with pytest.raises(BudgetBreached) as stopped:
+        run_plan(_plan(2), progress, hosts=hosts)
+    assert seen == [0] and len(instances.cancelled) == 3
+    measured = stopped.value.measurement
+    assert measured is not None and measured.aborted == breach.text
+    assert [w.t for w in measured.windows] == [0]
+
+
+def test_the_exchange_is_read_from_where_the_last_read_ended(aws: None) -> None:
+    from perfenv.cli.targets.aws.generator import SsmHosts
+
+    hosts = SsmHosts(_moto, REGION, f"{STATE_URL}/generator/{STACK}/", lambda s: None)
+    assert hosts.download("runs/x/records.jsonl") is None
+    uri = hosts.upload("runs/x/records.jsonl", b"one\ntwo\n")
+    assert uri == f"{STATE_URL}/generator/{STACK}/runs/x/records.jsonl"
+    assert hosts.download("runs/x/records.jsonl", 4) == b"two\n"
+    assert hosts.download("runs/x/records.jsonl", 8) == b""  # S3 answers 416: nothing new
