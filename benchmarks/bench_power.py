@@ -95,6 +95,10 @@ def _session_draw(rng: random.Random, size: int, n: int) -> tuple[list[int], lis
 DRAWS = {"random": _random_draw, "session": _session_draw}
 
 
+def _regressed(base: list[Any], cand: list[Any], rng: random.Random) -> bool:
+    return bool(compare_scenario("load", base, cand, seed=rng.randrange(1 << 30))["regressed"])
+
+
 def analyse(pool: dict[str, Any], seed: int = 7) -> list[dict[str, Any]]:
     """For each way of drawing and each N: `COMPARISONS` no-change comparisons (N base runs
     against N other base runs) and as many changes (N base runs against N slower runs drawn
@@ -111,12 +115,8 @@ def analyse(pool: dict[str, Any], seed: int = 7) -> list[dict[str, Any]]:
                 base = [runs["base"][i] for i in a]
                 same = [runs["base"][i] for i in b]
                 slower = [runs["slower"][i] for i in b]
-                judged = (
-                    compare_scenario("load", base, cand, seed=rng.randrange(1 << 30))
-                    for cand in (same, slower)
-                )
-                alarms += next(judged)["regressed"]
-                caught += next(judged)["regressed"]
+                alarms += _regressed(base, same, rng)
+                caught += _regressed(base, slower, rng)
             rows.append(
                 {
                     "draw": draw_name,
