@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from perfenv.cli.errors import BadInput
+from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.state.store import Version, decode, encode
 from perfenv.cli.state.urls import redact_url
 
+# A bucket perfenv cannot use, whatever it retries.
+_UNUSABLE = {"NoSuchBucket", "AccessDenied", "AllAccessDisabled", "InvalidBucketName"}
 _LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 # What AWS answers to credentials it does not accept (expired, unknown, revoked).
 _REFUSED = {
@@ -64,6 +66,27 @@ def aws_credentials(what: str) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def _bucket(what: str) -> Iterator[None]:
+    """`aws_credentials`, and a bucket that cannot be used (missing, not ours, a name S3 does
+    not take, an endpoint that does not answer) as one line, never a traceback."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
+
+    try:
+        with aws_credentials(what):
+            yield
+    except ParamValidationError as exc:
+        reason = str(exc).splitlines()[-1].split(": Bucket name must")[0]
+        raise BadInput(f"{what}: {reason}") from None
+    except EndpointConnectionError as exc:
+        raise InfraError(f"{what}: {exc}") from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        if error.get("Code") in _UNUSABLE:
+            raise BadInput(f"{what}: {error.get('Code')}: {error.get('Message', '')}") from None
+        raise
+
+
 class S3Store:
     page_size = 1000  # keys per ListObjectsV2 page (S3's maximum)
 
@@ -81,7 +104,7 @@ class S3Store:
 
     def read(self, key: str) -> tuple[dict[str, Any] | None, Version | None]:
         try:
-            with aws_credentials(self.url):
+            with _bucket(self.url):
                 got = self.s3.get_object(Bucket=self.bucket, Key=self._key(key))
                 body = got["Body"].read()
         except self.s3.exceptions.NoSuchKey:
@@ -89,7 +112,7 @@ class S3Store:
         return decode(key, body), str(got["ETag"])
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        with aws_credentials(self.url):
+        with _bucket(self.url):
             self.s3.put_object(Bucket=self.bucket, Key=self._key(key), Body=encode(value))
 
     def put_if(self, key: str, value: dict[str, Any], version: Version | None) -> bool:
@@ -97,7 +120,7 @@ class S3Store:
 
         where, body = self._key(key), encode(value)
         try:
-            with aws_credentials(self.url):
+            with _bucket(self.url):
                 if version is None:
                     self.s3.put_object(Bucket=self.bucket, Key=where, Body=body, IfNoneMatch="*")
                 else:
@@ -111,7 +134,7 @@ class S3Store:
         return True
 
     def delete(self, key: str) -> None:
-        with aws_credentials(self.url):
+        with _bucket(self.url):
             self.s3.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def keys(self, prefix: str = "") -> list[str]:
@@ -122,7 +145,7 @@ class S3Store:
             Prefix=self._key(prefix),
             PaginationConfig={"PageSize": self.page_size},
         )
-        with aws_credentials(self.url):
+        with _bucket(self.url):
             for page in pages:
                 out += [obj["Key"][strip:] for obj in page.get("Contents", [])]
         return sorted(out)

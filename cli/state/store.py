@@ -89,7 +89,7 @@ class FileStore:
     def _body(self, path: Path, key: str) -> bytes | None:
         try:
             return path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # absent (a file where a dir would be)
             return None
         except (IsADirectoryError, PermissionError) as exc:
             raise CorruptRecord(key, f"unreadable ({type(exc).__name__})") from None
@@ -133,14 +133,19 @@ class FileStore:
     @contextmanager
     def _locked(self, path: Path) -> Iterator[None]:
         """An exclusive `fcntl` lock on `<key>.lock` beside the record (released on exit, and
-        by the kernel if the process dies)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with (path.parent / f"{path.name}.lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        by the kernel if the process dies). A store that cannot be written (a file where its
+        directory should be, no permission, a full disk) is one line, exit 2."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with (path.parent / f"{path.name}.lock").open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+        except OSError as exc:
+            key = path.relative_to(self.root.resolve()).as_posix()
+            raise BadInput(f"{self.url}: cannot write {key} ({exc.strerror or exc})") from None
 
     @staticmethod
     def _write(path: Path, body: bytes) -> None:
@@ -153,7 +158,7 @@ def open_store(url: str | None = None) -> Store:
     """The state store named by `url`, else `PERFENV_STATE_URL`, else `.perfenv/state`."""
     url = url or os.environ.get("PERFENV_STATE_URL") or f"file://{home() / 'state'}"
     parsed = urlparse(url)
-    if parsed.scheme == "file":
+    if parsed.scheme == "file" and parsed.netloc + parsed.path:
         return FileStore(Path(parsed.netloc + parsed.path), url)
     if parsed.scheme == "s3" and parsed.netloc:
         from perfenv.cli.state.s3store import S3Store  # boto3: only when the state is in S3

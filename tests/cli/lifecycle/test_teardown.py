@@ -238,3 +238,16 @@ def test_up_refuses_an_out_dir_holding_an_unfinished_run(tmp_path: Path) -> None
     assert again.exit_code == 2 and "holds the manifest of run perf-1-0-0-" in again.stderr
     assert (out / "manifest.json").read_text() == held  # not overwritten
     assert len(target.resources()) == 1  # nothing else created
+
+
+def test_a_state_store_that_cannot_be_written_is_exit_2_before_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setenv("PERFENV_STATE_URL", f"file://{tmp_path / 'a-file'}")
+    target = FakeTarget()
+    deps = _deps(lambda name=None, **_: target)
+    result = runner.invoke(app, ["up", "--release", "1.0.0"], obj=deps)
+    assert result.exit_code == 2, result.output
+    assert "cannot write runs/perf-1-0-0-" in result.stderr and "Traceback" not in result.output
+    assert target.resources() == {}

@@ -83,3 +83,37 @@ def test_file_store_refuses_keys_that_escape_it(file_store: Store) -> None:
 def test_unknown_scheme_is_bad_input() -> None:
     with pytest.raises(BadInput, match="PERFENV_STATE_URL: expected file://PATH or s3://"):
         open_store("gs://bucket/x")
+
+
+def test_a_file_store_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    store = open_store(f"file://{tmp_path / 'a-file'}")
+    with pytest.raises(BadInput, match=r"a-file: cannot write runs/x.json \(Not a directory\)"):
+        store.put("runs/x.json", {})
+    with pytest.raises(BadInput, match="cannot write"):
+        store.put_if("runs/x.json", {}, None)
+    assert (tmp_path / "a-file").read_text() == "x"
+
+
+def test_a_file_url_without_a_path_is_bad_input() -> None:
+    with pytest.raises(BadInput, match="PERFENV_STATE_URL: expected file://PATH"):
+        open_store("file://")
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("s3://no-such-bucket/ci", "NoSuchBucket"),
+        ("s3://bucket with spaces/ci", "Invalid bucket name"),
+    ],
+)
+def test_an_s3_store_that_cannot_be_used_is_one_line(
+    url: str, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PERFENV_S3_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        store = open_store(url)
+        for call in (lambda: store.keys("runs/"), lambda: store.get("runs/x.json")):
+            with pytest.raises(BadInput, match=why) as info:
+                call()
+            assert "\n" not in str(info.value)
