@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import os
 import re
+
+from perfenv.infra.errors import ConfigError
 
 DEFAULT_TTL = "3h"  # how long an ephemeral stack may live unless --ttl says otherwise
 
@@ -27,3 +31,18 @@ def format_duration(seconds: float) -> str:
     minutes, secs = divmod(rest, 60)
     parts = [f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (secs, "s")) if n]
     return "".join(parts) or "0s"
+
+
+def env_seconds(name: str, default: float) -> float:
+    """Seconds from environment variable `name` (`default` when unset or empty); a value that
+    is not a positive number is a ConfigError (one line, exit 2)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value < math.inf):
+        raise ConfigError([f"{name}: expected a number of seconds above 0, got {text!r}"])
+    return value

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perfenv import infra
-from perfenv.cli.durations import format_duration, parse_duration
+from perfenv.cli.durations import env_seconds, format_duration, parse_duration
 from perfenv.cli.errors import BadInput, InfraError
 from perfenv.cli.lifecycle.guards import not_production
 from perfenv.cli.project import home, perf_template, root, stack_file
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 RESULTS_DIR = "perfenv-results"  # under the project: the default out dirs
 # Time to create and health-check a stack before the suite starts, per target.
 SETUP_MARGIN_S = {"local": 120.0, "aws": 900.0}
-HEALTH_TIMEOUT_S = float(os.environ.get("PERFENV_HEALTH_TIMEOUT_S", "120"))
+HEALTH_TIMEOUT_S = env_seconds("PERFENV_HEALTH_TIMEOUT_S", 120.0)
 
 
 def check_parity_cached(config: StackFile) -> None:

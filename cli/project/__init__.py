@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from perfenv.infra.errors import ConfigError
 from perfenv.infra.project import Project, load_project
 
 HOME_ENV = "PERFENV_HOME"
@@ -26,7 +27,11 @@ def root() -> Path:
 def home() -> Path:
     """perfenv's local files: `$PERFENV_HOME`, else `<project>/.perfenv`."""
     override = os.environ.get(HOME_ENV)
-    return Path(override) if override else root() / ".perfenv"
+    path = Path(override) if override else root() / ".perfenv"
+    if path.exists() and not path.is_dir():
+        shown = f"{HOME_ENV}={path}" if override else str(path)
+        raise ConfigError([f"{shown}: not a directory (perfenv keeps its local files there)"])
+    return path
 
 
 def stacks_dir() -> Path:

@@ -20,15 +20,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from perfenv.cli.durations import env_seconds
 from perfenv.cli.errors import BadInput
 from perfenv.cli.state.names import is_ephemeral_name
 from perfenv.cli.state.store import CorruptRecord, Store
 from perfenv.cli.state.urls import redact_url
 
 MANIFEST_NAME = "manifest.json"
-HEARTBEAT_EVERY_S = float(os.environ.get("PERFENV_HEARTBEAT_S", "15"))
+HEARTBEAT_EVERY_S = env_seconds("PERFENV_HEARTBEAT_S", 15.0)
 # A heartbeat older than this belongs to a process that is gone (or hung).
-STALE_AFTER_S = float(os.environ.get("PERFENV_HEARTBEAT_STALE_S", str(6 * HEARTBEAT_EVERY_S)))
+STALE_AFTER_S = env_seconds("PERFENV_HEARTBEAT_STALE_S", 6 * HEARTBEAT_EVERY_S)
 MAX_FILE_BYTES = 1 << 20  # a manifest is a few hundred bytes; more is not one
 
 Status = Literal[

@@ -8,6 +8,9 @@ perfenv's given to `compare`.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,3 +118,32 @@ def test_malformed_results_given_to_compare(results: Writer, tmp_path: Path) -> 
     results(path)
     stderr = _one_clear_line(runner.invoke(app, ["compare", str(path), str(path)]))
     assert "results.json" in stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("PERFENV_HOME", "PERFENV_HOME={}: not a directory"),
+        ("PERFENV_HEALTH_TIMEOUT_S", "PERFENV_HEALTH_TIMEOUT_S: expected a number of seconds"),
+        ("PERFENV_HEARTBEAT_S", "PERFENV_HEARTBEAT_S: expected a number of seconds"),
+    ],
+)
+def test_a_runtime_setting_that_is_not_one_is_exit_2_in_one_line(
+    setting: str, said: str, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    env = {**os.environ, setting: str(a_file) if setting == "PERFENV_HOME" else "abc"}
+    for args in (["stacks"], ["up", "--release", "1.0.0"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "perfenv.cli.main", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert len(lines) == 1 and lines[0].startswith(f"perfenv: {said.format(a_file)}"), lines
+    assert a_file.read_text() == "x"
