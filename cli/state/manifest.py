@@ -25,6 +25,7 @@ from perfenv.cli.errors import BadInput
 from perfenv.cli.state.names import is_ephemeral_name
 from perfenv.cli.state.store import CorruptRecord, Store
 from perfenv.cli.state.urls import redact_url
+from perfenv.infra.files import TooLarge, read_text
 
 MANIFEST_NAME = "manifest.json"
 HEARTBEAT_EVERY_S = env_seconds("PERFENV_HEARTBEAT_S", 15.0)
@@ -174,15 +175,15 @@ def parse_manifest(data: object, where: str) -> Manifest:
 def load_manifest_file(path: Path) -> Manifest:
     """A manifest from a file (the out dir copy); BadInput naming the file if it is not one."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise BadInput(f"{path}: (file): too large to be a manifest")
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise BadInput(f"{path}: (file): no such manifest") from None
     except IsADirectoryError:
         raise BadInput(f"{path}: (file): a directory, not a manifest file") from None
     except UnicodeDecodeError:
         raise BadInput(f"{path}: (file): not UTF-8 text") from None
+    except TooLarge:
+        raise BadInput(f"{path}: (file): too large to be a manifest") from None
     except OSError as exc:
         raise BadInput(f"{path}: (file): unreadable ({exc.strerror or exc})") from None
     try:

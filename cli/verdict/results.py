@@ -29,6 +29,7 @@ from perfenv.cli.verdict.measurement import (
 )
 from perfenv.cli.verdict.stats import latency_stats
 from perfenv.cli.verdict.suite import Suite
+from perfenv.infra.files import read_text
 
 SCHEMA_VERSION = "1.1"  # 1.1: the optional `server` section
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")  # docs/ links to it
@@ -198,7 +199,7 @@ def read_results(path: Path) -> dict[str, Any]:
     """A results document from a file; BadInput (exit 2) in one line unless it is one (valid
     against results.schema.json)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(read_text(path))
     except UnicodeDecodeError:
         raise BadInput(f"{path}: cannot read results: not UTF-8 text") from None
     except OSError as exc:

@@ -25,6 +25,7 @@ from perfenv.cli.verdict.scenarios import (
     ScenarioBase,
 )
 from perfenv.infra.config import non_string_key
+from perfenv.infra.files import read_text
 
 
 class Request(FrozenModel):
@@ -195,7 +196,7 @@ def parse_suite(data: Any, source: str = "suite") -> Suite:
 def load_suite(path: Path) -> Suite:
     """The suite in `path`; BadInput (exit 2) naming file and field for anything wrong."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except UnicodeDecodeError:
         raise BadInput(f"{path}: cannot read suite: not UTF-8 text") from None
     except OSError as exc:

@@ -15,6 +15,7 @@ from perfenv.infra.config.budgets import CostConfig
 from perfenv.infra.config.environment import EnvironmentConfig, RunConfig, Team
 from perfenv.infra.config.model import Model
 from perfenv.infra.errors import ConfigError
+from perfenv.infra.files import read_text
 
 # libyaml's loader where it is built in: ~7x faster on many stack files (the cost report reads all)
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -105,7 +106,7 @@ def read_config_text(path: Path, what: str) -> str:
     unreadable or not UTF-8."""
     where = _display(path)
     try:
-        return path.read_text(encoding="utf-8")
+        return read_text(path)
     except FileNotFoundError:
         raise ConfigError([f"{where}: (file): no such {what}"]) from None
     except IsADirectoryError:

@@ -43,6 +43,7 @@ ODD: dict[str, Writer] = {
     "a directory": _directory,
     "not YAML": _text("config: [1, 2\n"),
     "nested too deeply": _text("[" * 10000 + "]" * 10000),
+    "an endless device": lambda path: path.symlink_to("/dev/zero"),  # read to a bound only
 }
 
 
@@ -111,6 +112,7 @@ def test_an_odd_manifest(odd: str, tmp_path: Path) -> None:
         _text(json.dumps({"suite": {"name": 3}, "scenarios": "many"})),
         _bytes(b"\xff"),
         _directory,
+        lambda path: path.symlink_to("/dev/zero"),
     ],
 )
 def test_malformed_results_given_to_compare(results: Writer, tmp_path: Path) -> None:
