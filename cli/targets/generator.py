@@ -12,14 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from perfenv.cli.errors import InfraError
-from perfenv.cli.verdict.generators import GeneratorHosts, RemoteHosts
+from perfenv.cli.verdict.generators import GeneratorHosts
 
 MASTER_OUTPUT = "generator_master_group"
 WORKERS_OUTPUT = "generator_workers_group"
 
 
 def generator_hosts(
-    clients: Callable[[str], Any], outputs: dict[str, Any], remote: RemoteHosts | None = None
+    clients: Callable[[str], Any], outputs: dict[str, Any]
 ) -> GeneratorHosts | None:
     master_group, workers_group = outputs.get(MASTER_OUTPUT), outputs.get(WORKERS_OUTPUT)
     if not master_group or not workers_group:
@@ -39,4 +39,4 @@ def generator_hosts(
     masters = in_service.get(str(master_group), [])
     if not masters:
         raise InfraError(f"the load generator's group {master_group} has no instance in service")
-    return GeneratorHosts(master=masters[0], workers=tuple(workers), remote=remote)
+    return GeneratorHosts(master=masters[0], workers=tuple(workers))

@@ -4,6 +4,7 @@ the state store and SSM Run Command)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from perfenv.cli.errors import BadInput
@@ -76,5 +77,4 @@ def generator(target: AwsTarget, stack: str) -> GeneratorHosts | None:
     hosts = generator_hosts(clients, target.outputs(stack))
     if hosts is None:
         return None
-    remote = SsmHosts(target.client, region, exchange, target.sleep)
-    return GeneratorHosts(master=hosts.master, workers=hosts.workers, remote=remote)
+    return replace(hosts, remote=SsmHosts(target.client, region, exchange, target.sleep))
