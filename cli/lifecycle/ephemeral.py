@@ -53,6 +53,11 @@ class Ephemeral:
     def expired(self, at: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= at
 
+    @property
+    def release(self) -> str:
+        """As given (the registry's); the target's tag holds only a form AWS accepts."""
+        return self.manifest.release if self.manifest else self.tags.get(f"{TAG}release", "")
+
     def row(self, at: datetime) -> dict[str, Any]:
         age = (at - self.created_at).total_seconds() if self.created_at else None
         left = (self.expires_at - at).total_seconds() if self.expires_at else None
@@ -60,7 +65,7 @@ class Ephemeral:
         return {
             "stack": self.name,
             "target": self.target,
-            "release": self.tags.get(f"{TAG}release", ""),
+            "release": self.release,
             "owner": self.tags.get(f"{TAG}owner", ""),
             "status": m.status if m else "",
             "age": format_duration(age) if age is not None else "",
@@ -188,7 +193,7 @@ def reap(target_name: str | None, yes: bool, progress: Progress, use: Deps) -> O
     policy = SignalPolicy()
     with policy.installed():
         for eph in (e for e in found if e.expired(at)):
-            row = {"stack": eph.name, "release": eph.tags.get(f"{TAG}release", "")}
+            row = {"stack": eph.name, "release": eph.release}
             row["expires_at"] = iso(eph.expires_at) if eph.expires_at else ""
             if not eph.reapable:
                 rows.append(row | {"action": "skipped: the target does not mark it as a run's"})

@@ -197,6 +197,8 @@ def test_a_release_aws_would_not_take_as_a_tag_is_tagged_in_a_safe_form(
     assert manifest["tags"]["perfenv:owner"] == "Jane _j@x_"
     assert fake._load()[manifest["stack"]]["tags"] == manifest["tags"]  # the stack's own
     assert fake.configs[manifest["stack"]].run.release == "fix#12!"  # the program's Tags
+    listed = json.loads(cli.invoke(["stacks", "--format", "json"]).stdout)
+    assert [row["release"] for row in listed] == ["fix#12!"]  # as given, from the registry
 
 
 def test_run_passes_baseline_and_workers_to_the_suite(tmp_path: Path) -> None:
