@@ -123,7 +123,14 @@ def run(
     keep_on_failure: Annotated[
         bool, typer.Option("--keep-on-failure", help="Keep a failed stack until its expiry.")
     ] = False,
-    workers: Annotated[int | None, typer.Option(min=1, help="Locust workers.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Load generator worker instances, one Locust worker each (default: the "
+            "suite's peak rate / load_generator.rate_per_worker).",
+        ),
+    ] = None,
     max_cost: MaxCostOpt = None,
     repeat: Annotated[
         int | None,
