@@ -92,7 +92,9 @@ def up_release(
         writer = ManifestWriter(store, manifest.model_copy(update={"tags": tags}))
         writer.write()
         record_cost(store, estimate, release=release, target=target.name, tags=tags)
-        config = with_run(template, stack, release, manifest.expires_at, account)
+        config = with_run(
+            template, stack, release, manifest.expires_at, account, manifest.state_url
+        )
         try:
             with Heartbeat(writer), policy.step("up"):
                 up = target.up(stack, config, tags, progress)

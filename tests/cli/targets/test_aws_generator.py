@@ -281,3 +281,17 @@ def test_the_exchange_is_read_from_where_the_last_read_ended(aws: None) -> None:
     assert uri == f"{STATE_URL}/generator/{STACK}/runs/x/records.jsonl"
     assert hosts.download("runs/x/records.jsonl", 4) == b"two\n"
     assert hosts.download("runs/x/records.jsonl", 8) == b""  # S3 answers 416: nothing new
+
+
+def test_up_of_a_release_on_aws_hands_its_generator_the_s3_state_store(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PERFENV_STATE_URL", STATE_URL)
+    target = _target(_instances())
+    deps = Deps(target=lambda *a, **k: target, check_policies=lambda config, progress: None)
+    command = ["up", "--release", "1.4.2", "--target", "aws", "--format", "json"]
+    result = CliRunner().invoke(app, command, obj=deps)
+    assert result.exit_code == 0, result.output  # it was refused: "must be in S3"
+    stack = json.loads(result.stdout)["stack"]
+    config = target.automation.stacks[stack].config  # type: ignore[attr-defined]
+    assert f'"state_url": "{STATE_URL}"' in str(config["perfenv:run"])
