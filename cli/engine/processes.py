@@ -1,9 +1,9 @@
 """Start and stop the Locust processes of one run (the CLI side: no Locust import here).
 
 Each process gets its own session, so its process group can be killed as a whole and a signal
-at the terminal reaches the CLI only. A run is a single Locust process (`workers == 0`) or
-Locust's master with N local workers; both end by themselves once the schedule is done, and a
-`--run-time` safety bound ends them if the CLI went away.
+at the terminal reaches the CLI only. A run is a single Locust process (one driver: `workers`
+0 or 1) or Locust's master with N local workers; both end by themselves once the schedule is
+done, and a `--run-time` safety bound ends them if the CLI went away.
 """
 
 from __future__ import annotations
@@ -94,8 +94,9 @@ class Generator:
 
     def start(self) -> None:
         plan = self.plan
-        if plan.workers == 0:
-            self._spawn("locust", "single", locust_args(plan, "single"))
+        if plan.workers <= 1:  # one driver needs no master (ADR 0039): Locust alone, on time
+            name = f"worker-0-{self.names[0]}" if self.names else "locust"
+            self._spawn(name, "single", locust_args(plan, "single"))
             return
         port = _free_port()
         self._spawn("master", "master", locust_args(plan, "master", port=port))
