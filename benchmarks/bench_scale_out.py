@@ -5,8 +5,8 @@
 Run from the project's root. It runs alone: a throwaway PERFENV_HOME with its own emulator,
 stopped at the end (with every stack it brought up taken down), and bounded: each command has
 a deadline (on one, perfenv is interrupted as Ctrl-C would, so it tears down, then killed), and
-the whole benchmark stops starting rounds after `--budget` seconds (default 15 minutes; a
-round takes about 2 minutes here).
+the whole benchmark stops starting rounds after `--budget` seconds (default 15 minutes; the 3
+rounds took 321 s here at a load average of 4-8, the first with the emulator's start).
 
 Each round brings up an ephemeral perf stack (`perfenv up`, the perf template: 2 instances,
 max 4, request-count target 1000 per target per 60 s, local metric period 10 s at the default
