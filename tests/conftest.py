@@ -37,23 +37,3 @@ def no_real_cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def repo() -> Path:
     return REPO
-
-
-# A local stack's processes are found machine-wide by its name (`PERFENV_STACK=<stack>`,
-# perfenv.cli.targets.local.fleet.marked), so two tests that bring up the same fixed stack name
-# (`perf`, `dev`, ...) must not run at once: under xdist (`--dist loadgroup`, make test) these
-# modules share one worker. Ephemeral `perf-<release>-<random>` stacks do not collide.
-FIXED_NAME_STACK_MODULES = {
-    "tests/cli/cost/test_local_target.py",
-    "tests/cli/targets/test_local_balancer.py",
-    "tests/cli/targets/test_local_behaviour.py",
-    "tests/cli/targets/test_local_emulator.py",
-    "tests/cli/targets/test_local_extensions.py",
-    "tests/cli/targets/test_local_target.py",
-}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.relative_to(REPO).as_posix() in FIXED_NAME_STACK_MODULES:
-            item.add_marker(pytest.mark.xdist_group("local-stacks"))

@@ -18,7 +18,9 @@ from typer.testing import CliRunner
 
 from perfenv.cli.main import app
 
-pytestmark = [pytest.mark.slow, pytest.mark.timing]
+# Not `timing`: what they judge is which seconds failed, not a latency this machine delivers;
+# the abort test allows 5 s from the breach to the last request.
+pytestmark = pytest.mark.slow
 
 
 class FailingLater:
