@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # Importing each command module registers its commands on the shared app.
 from perfenv.cli.commands import app
+from perfenv.cli.commands import artifact as _artifact  # noqa: F401
 from perfenv.cli.commands import config as _config  # noqa: F401
 from perfenv.cli.commands import cost as _cost  # noqa: F401
 from perfenv.cli.commands import gate as _gate  # noqa: F401

@@ -19,25 +19,17 @@ from __future__ import annotations
 
 import base64
 import shlex
-from importlib import metadata
 
 import pulumi
 import pulumi_aws
 import pulumi_aws.ssm
 
 from perfenv.infra.config import AppConfig, ArtifactConfig
-from perfenv.infra.config.app import ECR_IMAGE
+from perfenv.infra.config.app import ECR_IMAGE, TARBALL_WHEELS
 
 ROOT = "/opt/perfenv"
 SERVICE = "perfenv-app"
 HEALTH_WAIT_S = 300
-
-
-def perfenv_version() -> str:
-    try:
-        return metadata.version("perfenv")
-    except metadata.PackageNotFoundError:  # a source tree that was never installed
-        return "0.0.0"
 
 
 def machine_image(app: AppConfig, opts: pulumi.InvokeOutputOptions) -> pulumi.Output[str]:
@@ -53,17 +45,9 @@ def artifact_uri(
 ) -> pulumi.Output[str]:
     """The artifact's URI with `{account}`, `{region}` and `{version}` filled in."""
     if "{account}" not in artifact.uri:
-        return pulumi.Output.from_input(_fill(artifact.uri, "", region))
+        return pulumi.Output.from_input(artifact.resolved("", region))
     identity = pulumi_aws.get_caller_identity_output(opts=opts)
-    return identity.account_id.apply(lambda account: _fill(artifact.uri, account, region))
-
-
-def _fill(uri: str, account: str, region: str) -> str:
-    return (
-        uri.replace("{account}", account)
-        .replace("{region}", region)
-        .replace("{version}", perfenv_version())
-    )
+    return identity.account_id.apply(lambda account: artifact.resolved(account, region))
 
 
 def encode_user_data(script: str) -> str:
@@ -109,13 +93,14 @@ def _install_wheel(uri: str) -> list[str]:
 
 
 def _install_tarball(uri: str) -> list[str]:
+    wheels = f"{ROOT}/artifact/{TARBALL_WHEELS}"
     return [
         *_python(),
         f'aws s3 cp "$ARTIFACT" {ROOT}/artifact.tar.gz',
         f"tar -xzf {ROOT}/artifact.tar.gz -C {ROOT}/artifact",
-        f"if [ -d {ROOT}/artifact/wheels ]; then",
-        f"  {ROOT}/venv/bin/pip install --no-index --find-links {ROOT}/artifact/wheels/ \\",
-        f"    {ROOT}/artifact/wheels/*.whl",
+        f"if [ -d {wheels} ]; then",
+        f"  {ROOT}/venv/bin/pip install --no-index --find-links {wheels}/ \\",
+        f"    {wheels}/*.whl",
         "fi",
     ]
 

@@ -8,6 +8,7 @@ resolved when the stack is deployed) and its user data installs and starts `app.
 from __future__ import annotations
 
 import re
+from importlib import metadata
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -26,14 +27,23 @@ class LoadBalancerConfig(Model):
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$")
 # Amazon Linux 2023's public parameter: the current AMI of the region, resolved at deploy time.
 AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-# The reference service, packaged by perfenv (`perfenv.cli.targets.aws.artifact`) into the
+# The reference service, packaged by perfenv (`perfenv artifact build`, ADR 0040) into the
 # account's artifact bucket; `{account}` and `{region}` are resolved at deploy time.
 REFERENCE_ARTIFACT = (
     "s3://perfenv-artifacts-{account}-{region}/perfenv/perfenv-runtime-{version}.tar.gz"
 )
+TARBALL_WHEELS = "wheels"  # a tarball's directory of wheels, installed offline by the user data
 REFERENCE_START = "/opt/perfenv/venv/bin/python -m perfenv.examples.service --port {port}"
 ArtifactKind = Literal["wheel", "tarball", "container"]
 ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/")
+
+
+def perfenv_version() -> str:
+    """The installed perfenv's version: `{version}` in an artifact URI."""
+    try:
+        return metadata.version("perfenv")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0"
 
 
 class ArtifactConfig(Model):
@@ -56,6 +66,14 @@ class ArtifactConfig(Model):
                 "artifact", "not an s3:// wheel or tarball, nor a container image reference"
             )
         return value
+
+    def resolved(self, account: str, region: str) -> str:
+        """The URI with `{account}`, `{region}` and `{version}` filled in."""
+        return (
+            self.uri.replace("{account}", account)
+            .replace("{region}", region)
+            .replace("{version}", perfenv_version())
+        )
 
     @property
     def kind(self) -> ArtifactKind:
