@@ -166,3 +166,21 @@ def _expiry(tag: str | None) -> datetime | None:
         return parse_iso(tag) if tag else None
     except ValueError:
         return None
+
+
+def fake_deps(fake: FakeTarget | None = None, **changes: Any) -> Any:
+    """The lifecycle commands' `Deps` with `fake` for every stack name, a fake suite and runner,
+    and every check passing; `changes` replace any of them (e.g. `target=<factory>`)."""
+    from perfenv.cli import lifecycle
+
+    base: dict[str, Any] = {
+        "target": lambda name=None, **_: fake,
+        "load_suite": lambda path: FakeSuite(),
+        "planned_duration_s": lambda suite: suite.planned_s,
+        "run_suite": FakeRunner(),
+        "check_parity": lambda config: None,
+        "check_cost": lambda config, suite, stack, **_: None,
+        "check_baseline": lambda baseline, suite, store, target: None,
+        "wait_healthy": lambda url: None,
+    }
+    return lifecycle.Deps(**(base | changes))

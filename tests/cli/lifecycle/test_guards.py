@@ -14,22 +14,9 @@ from perfenv.cli.errors import BadInput
 from perfenv.cli.main import app
 from perfenv.cli.state.manifest import new_manifest, registry_key
 from perfenv.cli.state.store import open_store
-from tests.fakes.target import FakeRunner, FakeSuite, FakeTarget
+from tests.fakes.target import FakeTarget, fake_deps
 
 runner = CliRunner()
-
-
-def _deps(target: FakeTarget) -> lifecycle.Deps:
-    return lifecycle.Deps(
-        target=lambda name=None, **_: target,
-        load_suite=lambda path: FakeSuite(),
-        planned_duration_s=lambda suite: suite.planned_s,
-        run_suite=FakeRunner(),
-        check_parity=lambda config: None,
-        check_cost=lambda config, suite, stack, **_: None,
-        check_baseline=lambda baseline, suite, store, target: None,
-        wait_healthy=lambda url: None,
-    )
 
 
 @pytest.fixture
@@ -47,7 +34,7 @@ def stacks(tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _invoke(target: FakeTarget, *args: str) -> Any:
-    return runner.invoke(app, list(args), obj=_deps(target))
+    return runner.invoke(app, list(args), obj=fake_deps(target))
 
 
 def _entry() -> dict[str, Any]:
@@ -84,7 +71,7 @@ def test_a_stack_without_a_stack_file_is_not_assumed_safe(stacks: Path) -> None:
     assert down.exit_code == 2
     assert "no stack file Pulumi.live.yaml" in down.stderr and str(stacks) in down.stderr
     with pytest.raises(BadInput, match="cannot tell it is not production"):
-        lifecycle.service_url("live", _deps(target))
+        lifecycle.service_url("live", fake_deps(target))
     assert target.calls == [] and target.resources() == {"live": ["aws:ec2/vpc:Vpc x"]}
 
 

@@ -22,7 +22,7 @@ from perfenv.cli.errors import BadInput, CheckFailed
 from perfenv.cli.main import app
 from perfenv.cli.state.manifest import Manifest
 from perfenv.cli.state.store import open_store
-from tests.fakes.target import FakeRunner, FakeSuite, FakeTarget
+from tests.fakes.target import FakeRunner, FakeSuite, FakeTarget, fake_deps
 
 runner = CliRunner()
 
@@ -52,24 +52,12 @@ def cli(fake: FakeTarget) -> Cli:
     return _use(fake)
 
 
-def _deps(target: FakeTarget, suite_runner: FakeRunner, **changes: Any) -> lifecycle.Deps:
-    base: dict[str, Any] = {
-        "target": lambda name=None, **_: target,
-        "load_suite": lambda path: FakeSuite(),
-        "planned_duration_s": lambda suite: suite.planned_s,
-        "run_suite": suite_runner,
-        "check_parity": lambda config: None,
-        "check_cost": lambda config, suite, stack, **_: None,
-        "check_baseline": lambda baseline, suite, store, target: None,
-        "wait_healthy": lambda url: None,
-        "warm_up": lambda: None,
-    }
-    return lifecycle.Deps(**(base | changes))
-
-
 def _use(target: FakeTarget, **changes: Any) -> Cli:
     suite_runner = changes.pop("runner", FakeRunner())
-    return Cli(deps=_deps(target, suite_runner, **changes), runner=suite_runner)
+    return Cli(
+        deps=fake_deps(target, **({"run_suite": suite_runner, "warm_up": lambda: None} | changes)),
+        runner=suite_runner,
+    )
 
 
 def _registry() -> list[str]:

@@ -10,30 +10,16 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from perfenv.cli import lifecycle
 from perfenv.cli.main import app
 from perfenv.cli.state.manifest import new_manifest
 from perfenv.cli.state.store import open_store
-from tests.fakes.target import FakeRunner, FakeSuite, FakeTarget
+from tests.fakes.target import FakeTarget, fake_deps
 
 runner = CliRunner()
 
 
-def _deps(target: FakeTarget) -> lifecycle.Deps:
-    return lifecycle.Deps(
-        target=lambda name=None, **_: target,
-        load_suite=lambda path: FakeSuite(),
-        planned_duration_s=lambda suite: suite.planned_s,
-        run_suite=FakeRunner(),
-        check_parity=lambda config: None,
-        check_cost=lambda config, suite, stack, **_: None,
-        check_baseline=lambda baseline, suite, store, target: None,
-        wait_healthy=lambda url: None,
-    )
-
-
 def _invoke(target: FakeTarget, *args: str) -> Any:
-    return runner.invoke(app, [*args, "--format", "json"], obj=_deps(target))
+    return runner.invoke(app, [*args, "--format", "json"], obj=fake_deps(target))
 
 
 def _up_expiring(target: FakeTarget, release: str) -> str:

@@ -22,23 +22,10 @@ from perfenv.cli.state.store import FileStore, open_store
 from perfenv.cli.targets.aws import AwsTarget
 from tests.fakes import kube
 from tests.fakes.automation import FakeAutomation, FakeClients
-from tests.fakes.target import FakeRunner, FakeSuite, FakeTarget
+from tests.fakes.target import FakeTarget, fake_deps
 
 runner = CliRunner()
 ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
-
-
-def _deps(target_factory: Any) -> lifecycle.Deps:
-    return lifecycle.Deps(
-        target=target_factory,
-        load_suite=lambda path: FakeSuite(),
-        planned_duration_s=lambda suite: suite.planned_s,
-        run_suite=FakeRunner(),
-        check_parity=lambda config: None,
-        check_cost=lambda config, suite, stack, **_: None,
-        check_baseline=lambda baseline, suite, store, target: None,
-        wait_healthy=lambda url: None,
-    )
 
 
 @pytest.fixture
@@ -64,7 +51,7 @@ def _aws_as(account: str, automation: FakeAutomation) -> lifecycle.Deps:
             account=kw.get("account"),
         )
 
-    return _deps(target)
+    return fake_deps(target=target)
 
 
 def test_teardown_with_another_accounts_credentials_refuses_and_refreshes_nothing(
@@ -153,9 +140,7 @@ def test_a_store_error_after_destroy_leaves_a_manifest_down_manifest_finishes(
         store.broken = True  # from destroy on, every registry write fails
 
     target.on_destroy = breaking
-    deps = lifecycle.Deps(
-        **{**vars(_deps(lambda name=None, **_: target)), "store": lambda url=None: store}
-    )
+    deps = lifecycle.Deps(**{**vars(fake_deps(target)), "store": lambda url=None: store})
     out = tmp_path / "out"
     result = runner.invoke(
         app, ["run", "--release", "1.0.0", "--out", str(out), "--format", "json"], obj=deps
@@ -186,7 +171,7 @@ def test_two_runs_of_one_release_get_their_own_out_dirs(
     monkeypatch.setenv("PERFENV_PROJECT", str(project))
     monkeypatch.setenv("PERFENV_STACKS_DIR", str(repo / "stacks"))
     target = FakeTarget()
-    deps = _deps(lambda name=None, **_: target)
+    deps = fake_deps(target)
     stacks = []
     for _ in range(2):
         result = runner.invoke(app, ["run", "--release", "1.0.0", "--format", "json"], obj=deps)
@@ -201,7 +186,7 @@ def test_two_runs_of_one_release_get_their_own_out_dirs(
 
 def test_an_out_dir_holding_an_unfinished_run_is_refused(tmp_path: Path) -> None:
     target = FakeTarget()
-    deps = _deps(lambda name=None, **_: target)
+    deps = fake_deps(target)
     out = tmp_path / "out"
     up = runner.invoke(app, ["up", "--release", "1.0.0", "--out", str(out)], obj=deps)
     assert up.exit_code == 0, up.output
@@ -216,7 +201,7 @@ def test_an_out_dir_that_cannot_be_a_directory_is_exit_2_before_anything(
     command: str, where: str, tmp_path: Path
 ) -> None:
     target = FakeTarget()
-    deps = _deps(lambda name=None, **_: target)
+    deps = fake_deps(target)
     (tmp_path / "taken").write_text("a file")
     out = tmp_path / "taken" if where == "a file" else tmp_path / "taken" / "out"
     result = runner.invoke(app, [command, "--release", "1.0.0", "--out", str(out)], obj=deps)
@@ -229,7 +214,7 @@ def test_an_out_dir_that_cannot_be_a_directory_is_exit_2_before_anything(
 
 def test_up_refuses_an_out_dir_holding_an_unfinished_run(tmp_path: Path) -> None:
     target = FakeTarget()
-    deps = _deps(lambda name=None, **_: target)
+    deps = fake_deps(target)
     out = tmp_path / "out"
     first = runner.invoke(app, ["up", "--release", "1.0.0", "--out", str(out)], obj=deps)
     assert first.exit_code == 0, first.output
@@ -246,7 +231,7 @@ def test_a_state_store_that_cannot_be_written_is_exit_2_before_anything(
     (tmp_path / "a-file").write_text("x")
     monkeypatch.setenv("PERFENV_STATE_URL", f"file://{tmp_path / 'a-file'}")
     target = FakeTarget()
-    deps = _deps(lambda name=None, **_: target)
+    deps = fake_deps(target)
     result = runner.invoke(app, ["up", "--release", "1.0.0"], obj=deps)
     assert result.exit_code == 2, result.output
     assert "cannot write runs/perf-1-0-0-" in result.stderr and "Traceback" not in result.output
